@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/procmon/procmon/config"
+)
+
+const usage = `usage:
+  procmon [-c FILE] [run]              run the supervisor in the foreground
+  procmon check [-c FILE] [--what-if NAME]
+                                       validate FILE and print the dependency tree
+  procmon version
+`
+
+// args are the parsed command line: -c and -s may stand before or after the
+// subcommand, everything else after it belongs to the subcommand.
+type args struct {
+	command string
+	config  string
+	socket  string
+	rest    []string
+}
+
+func parseArgs(argv []string) (args, error) {
+	var a args
+	for n := 0; n < len(argv); n++ {
+		arg := argv[n]
+		if arg == "--" { // the rest is a command line of its own (procmon exec)
+			a.rest = append(a.rest, argv[n:]...)
+			break
+		}
+		name, value, hasValue := strings.Cut(arg, "=")
+		switch name {
+		case "-c", "--config", "-s", "--socket":
+			if !hasValue {
+				if n+1 >= len(argv) {
+					return a, fmt.Errorf("%s needs a value", name)
+				}
+				n++
+				value = argv[n]
+			}
+			if name == "-c" || name == "--config" {
+				a.config = value
+			} else {
+				a.socket = value
+			}
+		case "-h", "--help":
+			a.command = "help"
+		default:
+			if a.command == "" && !strings.HasPrefix(arg, "-") {
+				a.command = arg
+			} else {
+				a.rest = append(a.rest, arg)
+			}
+		}
+	}
+	if a.command == "" {
+		a.command = "run"
+	}
+	if a.config == "" {
+		a.config = config.DefaultPath()
+	}
+	return a, nil
+}

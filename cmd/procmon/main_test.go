@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The test binary doubles as procmon: with PROCMON_AS_MAIN set it runs main, so
+// the integration tests exercise the real program (as PID 1, too) without a build step.
+func TestMain(m *testing.M) {
+	if os.Getenv("PROCMON_AS_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// procmon returns a command that runs procmon with args.
+func procmon(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
+	return cmd
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	return path
+}
+
+// output collects a running process's combined output safely.
+type output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+func startProcmon(t *testing.T, cmd *exec.Cmd) *output {
+	t.Helper()
+	out := &output{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return out
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd, out *output, timeout time.Duration) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		t.Fatalf("procmon did not exit in %s; output:\n%s", timeout, out.String())
+		return -1
+	}
+}
+
+func TestAsPID1ThousandOrphansLeaveNoZombie(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Fatal("unshare (util-linux) is required")
+	}
+	cfg := writeConfig(t, `
+[tasks.orphans]
+type = "oneshot"
+command = ["sh", "-c", "i=0; while [ $i -lt 1000 ]; do (sleep 0.2 &) ; i=$((i+1)); done"]
+
+[tasks.census]
+type = "oneshot"
+parent = "orphans"
+command = ["sh", "-c", """
+end=$(( $(date +%s) + 20 ))
+while :; do
+  z=$(cat /proc/[0-9]*/stat 2>/dev/null | awk '$3 == "Z"' | wc -l)
+  s=$(cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 == "(sleep)"' | wc -l)
+  if [ "$z" -eq 0 ] && [ "$s" -eq 0 ]; then echo "zombies=0 sleeps=0 pid1=$(cat /proc/1/comm)"; exit 0; fi
+  if [ $(date +%s) -gt $end ]; then echo "zombies=$z sleeps=$s"; exit 1; fi
+  sleep 0.05
+done
+"""]
+restart = "never"
+`)
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", os.Args[0], "-c", cfg)
+	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
+	out := startProcmon(t, cmd)
+	code := waitExit(t, cmd, out, 60*time.Second)
+	assert.Contains(t, out.String(), "census | zombies=0 sleeps=0 pid1=")
+	assert.Equal(t, 0, code, out.String())
+	assert.NotContains(t, out.String(), "no child processes")
+}
+
+func TestAsPID1SIGTERMStopsEverythingAndExitsZero(t *testing.T) {
+	cfg := writeConfig(t, `
+[tasks.web]
+command = ["sh", "-c", "echo up; exec sleep 1000"]
+`)
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", os.Args[0], "-c", cfg)
+	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
+	out := startProcmon(t, cmd)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "web | up") }, 10*time.Second, time.Millisecond)
+	children, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
+	require.NoError(t, err)
+	pid1, err := strconv.Atoi(strings.TrimSpace(string(children)))
+	require.NoError(t, err, "unshare's only child is procmon, PID 1 inside")
+	require.NoError(t, syscall.Kill(pid1, syscall.SIGTERM))
+	assert.Equal(t, 0, waitExit(t, cmd, out, 10*time.Second), out.String())
+	assert.Contains(t, out.String(), `signal=SIGTERM`)
+	assert.Contains(t, out.String(), "procmon stopped")
+}
+
+var pidLine = regexp.MustCompile(`pid=(\d+)`)
+
+func TestTasksDieWithProcmon(t *testing.T) {
+	cfg := writeConfig(t, `
+[tasks.orphaned]
+command = ["sh", "-c", "echo pid=$$; exec sleep 1000"]
+`)
+	cmd := procmon("-c", cfg)
+	out := startProcmon(t, cmd)
+	var pid int
+	require.Eventually(t, func() bool {
+		m := pidLine.FindStringSubmatch(out.String())
+		if m != nil {
+			pid, _ = strconv.Atoi(m[1])
+		}
+		return pid != 0
+	}, 10*time.Second, time.Millisecond)
+	require.NoError(t, cmd.Process.Kill())
+	require.Eventually(t, func() bool { return deadOrZombie(pid) }, 10*time.Second, time.Millisecond,
+		"the task outlived procmon")
+}
+
+// deadOrZombie: once procmon is gone, the task's new parent may not reap it at once.
+func deadOrZombie(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(fields) > 0 && fields[0] == "Z"
+}
+
+func TestCheckPrintsTreeAndWhatIf(t *testing.T) {
+	cfg := writeConfig(t, `
+[tasks.db]
+command = "sleep 1000"
+[tasks.api]
+command = "sleep 1000"
+parent = "db"
+[tasks.web]
+command = "sleep 1000"
+parents = ["api"]
+[tasks.cron]
+command = "sleep 1000"
+`)
+	out, err := procmon("check", "-c", cfg).CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "cron (service)\ndb (service)\n  api (service)\n    web (service)\n")
+
+	out, err = procmon("-c", cfg, "check", "--what-if", "api").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "stop web\nstop api\nstart api\nstart web\n", string(out))
+}
+
+func TestInvalidConfigExitsTwoNamingFileLineAndKey(t *testing.T) {
+	cfg := writeConfig(t, `
+[tasks.redis]
+command = "redis-server"
+
+[tasks.web]
+command = "sleep 1"
+parent = "redsi"
+`)
+	for _, sub := range []string{"check", "run"} {
+		cmd := procmon(sub, "-c", cfg)
+		out, _ := cmd.CombinedOutput()
+		assert.Equal(t, 2, cmd.ProcessState.ExitCode(), sub)
+		assert.Contains(t, string(out), `procmon.toml:7: tasks.web.parent: unknown parent "redsi" (did you mean "redis"?)`, sub)
+	}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
+	"github.com/procmon/procmon/tasks"
+)
+
+// runSupervisor is procmon's main job. The order matters: signals are registered
+// before anything can be spawned or signalled (as PID 1, an unregistered SIGTERM
+// would be ignored by the kernel, and a SIGCHLD before registration lost), the
+// configuration is validated completely before anything starts, and the subreaper
+// is set before the first child exists.
+func runSupervisor(a args) int {
+	reaper := signals.NewReaper(nil)
+	listener := signals.Listen(reaper)
+	defer listener.Stop()
+
+	cfg, err := config.Load(a.config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	log, err := newLogger(cfg.Procmon)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procmon: %v\n", err)
+		return 2
+	}
+	signals.BecomeInit(cfg.Procmon.Subreaper, log)
+	sup := tasks.New(tasks.Options{
+		Config:  cfg,
+		Reaper:  reaper,
+		Signals: listener.Events(),
+		Log:     log,
+	})
+	return sup.Run(context.Background())
+}
+
+func newLogger(g config.Global) (*logrus.Logger, error) {
+	log := logrus.New()
+	log.SetLevel(g.LogLevel)
+	if g.LogFormat == "json" {
+		log.SetFormatter(&logrus.JSONFormatter{})
+	} else {
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "2006-01-02T15:04:05.000Z07:00"})
+	}
+	if g.LogFile != "" {
+		f, err := os.OpenFile(g.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("log_file: %w", err)
+		}
+		log.SetOutput(f)
+	}
+	return log, nil
+}

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load reads and validates the file at path. A non-nil error is an Errors value
+// listing every problem found, so that a user can fix them all in one go.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: err.Error(), err: err}}
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse validates data as if read from file, resolving ${VAR} through lookup
+// (os.LookupEnv when nil). Like Load, its error is an Errors value.
+func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	l := &loader{file: file, lookup: lookup}
+	cfg := l.parse(string(data))
+	if len(l.errs) > 0 {
+		l.errs.sort()
+		return nil, l.errs
+	}
+	return cfg, nil
+}
+
+// DefaultPath is where the configuration is looked for without -c:
+// $PROCMON_CONFIG, else ./procmon.toml if it exists, else /etc/procmon/procmon.toml.
+func DefaultPath() string {
+	if p := os.Getenv("PROCMON_CONFIG"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("procmon.toml"); err == nil {
+		return "procmon.toml"
+	}
+	return "/etc/procmon/procmon.toml"
+}
+
+// DefaultSocket is the control socket used when the file does not name one:
+// /run/procmon.sock as root, else $XDG_RUNTIME_DIR/procmon.sock, else
+// /tmp/procmon-UID.sock, so that unprivileged users never collide.
+func DefaultSocket() string {
+	if os.Geteuid() == 0 {
+		return "/run/procmon.sock"
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return filepath.Join(dir, "procmon.sock")
+	}
+	return fmt.Sprintf("/tmp/procmon-%d.sock", os.Getuid())
+}
+
+func (l *loader) parse(src string) *Config {
+	var generic map[string]any
+	if _, err := toml.Decode(src, &generic); err != nil {
+		l.syntaxError(src, err)
+		return nil
+	}
+	l.lines = indexLines(src)
+	if !l.checkShapes(generic) {
+		return nil
+	}
+	var raw rawFile
+	md, err := toml.Decode(src, &raw)
+	if err != nil {
+		// checkShapes should have caught whatever the decoder trips on.
+		l.errs = append(l.errs, &Error{File: l.file, Msg: err.Error(), err: err})
+		return nil
+	}
+	l.unknownKeys(md)
+	return l.build(&raw)
+}
+
+var duplicateKey = regexp.MustCompile(`^Key '(.*)' has already been defined\.?$`)
+
+// syntaxError reports what the TOML parser rejected, at its line. Duplicate
+// tables and keys are among them; for those, the first definition is named too.
+func (l *loader) syntaxError(src string, err error) {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
+		l.errs = append(l.errs, &Error{File: l.file, Msg: err.Error(), err: err})
+		return
+	}
+	e := &Error{File: l.file, Line: pe.Position.Line, Msg: pe.Message, err: err}
+	if m := duplicateKey.FindStringSubmatch(pe.Message); m != nil {
+		e.Key, e.Msg = m[1], "defined more than once"
+		if first := l.firstDefinition(src, pe.Position.Line, m[1]); first > 0 {
+			e.Msg = fmt.Sprintf("already defined at line %d", first)
+		}
+	}
+	l.errs = append(l.errs, e)
+}
+
+// firstDefinition finds where key was first defined, in the lines before line.
+func (l *loader) firstDefinition(src string, line int, key string) int {
+	lines := strings.SplitAfter(src, "\n")
+	before := strings.Join(lines[:min(max(line-1, 0), len(lines))], "")
+	idx := indexLines(before)
+	if !idx.explicit[key] {
+		return 0
+	}
+	return idx.lines[key]
+}
+
+// build converts every table, then checks how they refer to each other.
+func (l *loader) build(raw *rawFile) *Config {
+	cfg := &Config{
+		File:     l.file,
+		Procmon:  l.buildGlobal(&raw.Procmon),
+		Tasks:    map[string]*Task{},
+		Monitors: map[string]*Monitor{},
+	}
+	for _, name := range sortedKeys(raw.Tasks) {
+		cfg.Tasks[name] = l.buildTask(name, raw.Tasks[name], &cfg.Procmon)
+	}
+	for _, name := range sortedKeys(raw.Monitors) {
+		if m := l.buildMonitor(name, raw.Monitors[name]); m != nil {
+			cfg.Monitors[name] = m
+		}
+	}
+	cfg.Maintenance = l.buildMaintenance(raw.Maintenance)
+	for i, n := range raw.Notify {
+		if notify := l.buildNotify(i, n); notify != nil {
+			cfg.Notify = append(cfg.Notify, notify)
+		}
+	}
+	cfg.Honeycomb = l.buildHoneycomb(&raw.Honeycomb)
+
+	l.validateParents(raw.Tasks, cfg.Tasks)
+	l.validateMonitorRefs(sortedKeys(raw.Monitors), cfg.Tasks, cfg.Monitors)
+	l.validateMonitorCycles(cfg.Monitors)
+	l.validateMonitorUse(cfg.Tasks, cfg.Monitors)
+	if len(l.errs) > 0 {
+		return nil
+	}
+	parents := make(map[string][]string, len(cfg.Tasks))
+	for name, t := range cfg.Tasks {
+		parents[name] = t.Parents
+	}
+	graph, err := NewGraph(parents)
+	if err != nil {
+		l.errs = append(l.errs, &Error{File: l.file, Msg: err.Error(), err: err})
+		return nil
+	}
+	cfg.Graph = graph
+	return cfg
+}

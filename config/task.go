@@ -1,0 +1,126 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"unicode"
+
+	"github.com/BurntSushi/toml"
+)
+
+// buildTask converts one [tasks.NAME] table. References to other tasks and to
+// monitors are checked later, once every table has been read.
+func (l *loader) buildTask(name string, r *rawTask, g *Global) *Task {
+	k := toml.Key{"tasks", name}
+	l.checkTaskName(k, name)
+	typ := Service
+	var s string
+	if l.str(sub(k, "type"), r.Type, &s) && l.oneOf(sub(k, "type"), s, string(Service), string(Oneshot)) {
+		typ = TaskType(s)
+	}
+	t := defaultTask(name, typ, g)
+	t.Line = l.lines.lineOf(k)
+	l.command(sub(k, "command"), r.Command, &t.Command)
+	if !r.Command.set {
+		l.errorf(k, "missing command")
+	}
+	l.taskParents(k, r, &t)
+	l.boolean(sub(k, "autostart"), r.Autostart, &t.Autostart)
+	l.integer(sub(k, "instances"), r.Instances, 0, &t.Instances)
+	if l.str(sub(k, "restart"), r.Restart, &s) &&
+		l.oneOf(sub(k, "restart"), s, string(RestartAlways), string(RestartOnFailure), string(RestartNever)) {
+		t.Restart = RestartPolicy(s)
+	}
+	l.exitCodes(sub(k, "exit_codes"), r.ExitCodes, &t.ExitCodes)
+	l.taskTiming(k, r, &t)
+	l.names(sub(k, "wait_for"), r.WaitFor, &t.WaitFor)
+	l.names(sub(k, "ready"), r.Ready, &t.Ready)
+	l.names(sub(k, "monitors"), r.Monitors, &t.Monitors)
+	l.boolean(sub(k, "critical"), r.Critical, &t.Critical)
+	l.taskProcess(k, r, &t)
+	l.taskOutput(k, r, &t)
+	l.taskLoad(k, r, &t)
+	return &t
+}
+
+// checkTaskName rejects names that cannot serve as file names and CLI arguments.
+func (l *loader) checkTaskName(k toml.Key, name string) {
+	switch {
+	case name == "":
+		l.errorf(k, "task name must not be empty")
+	case strings.ContainsFunc(name, unicode.IsSpace) || strings.Contains(name, "/"):
+		l.errorf(k, "invalid task name %q: it must not contain whitespace or '/'", name)
+	}
+}
+
+// taskParents merges `parent` and `parents`, which are synonyms.
+func (l *loader) taskParents(k toml.Key, r *rawTask, t *Task) {
+	if r.Parent.set && r.Parents.set {
+		l.errorf(sub(k, "parents"), "both parent and parents are set; use one of them")
+		return
+	}
+	l.names(sub(k, "parent"), r.Parent, &t.Parents)
+	l.names(sub(k, "parents"), r.Parents, &t.Parents)
+}
+
+// parentKey is the key under which a task named its parents, for messages.
+func (r *rawTask) parentKey() string {
+	if r.Parent.set {
+		return "parent"
+	}
+	return "parents"
+}
+
+func (l *loader) taskTiming(k toml.Key, r *rawTask, t *Task) {
+	l.duration(sub(k, "start_time"), r.StartTime, false, &t.StartTime)
+	l.integer(sub(k, "start_retries"), r.StartRetries, -1, &t.StartRetries)
+	l.duration(sub(k, "restart_delay"), r.RestartDelay, false, &t.RestartDelay)
+	l.duration(sub(k, "restart_delay_max"), r.RestartDelayMax, false, &t.RestartDelayMax)
+	if t.RestartDelayMax < t.RestartDelay {
+		at := "restart_delay_max"
+		if !r.RestartDelayMax.set {
+			at = "restart_delay" // the default max was fine until restart_delay outgrew it
+		}
+		l.errorf(sub(k, at), "restart_delay_max (%v) is less than restart_delay (%v)",
+			t.RestartDelayMax, t.RestartDelay)
+	}
+	l.signal(sub(k, "stop_signal"), r.StopSignal, &t.StopSignal)
+	l.duration(sub(k, "stop_timeout"), r.StopTimeout, false, &t.StopTimeout)
+	l.duration(sub(k, "max_runtime"), r.MaxRuntime, false, &t.MaxRuntime)
+	l.duration(sub(k, "ready_timeout"), r.ReadyTimeout, true, &t.ReadyTimeout)
+}
+
+func (l *loader) taskProcess(k toml.Key, r *rawTask, t *Task) {
+	l.str(sub(k, "dir"), r.Dir, &t.Dir)
+	l.strMap(sub(k, "env"), r.Env, &t.Env)
+	l.str(sub(k, "user"), r.User, &t.User)
+	l.str(sub(k, "group"), r.Group, &t.Group)
+	l.umask(sub(k, "umask"), r.Umask, &t.Umask)
+}
+
+func (l *loader) taskOutput(k toml.Key, r *rawTask, t *Task) {
+	l.output(sub(k, "stdout"), r.Stdout, false, &t.Stdout)
+	l.output(sub(k, "stderr"), r.Stderr, true, &t.Stderr)
+	l.size(sub(k, "log_max_size"), r.LogMaxSize, &t.LogMaxSize)
+	l.integer(sub(k, "log_backups"), r.LogBackups, 0, &t.LogBackups)
+	l.command(sub(k, "log_command"), r.LogCommand, &t.LogCommand)
+}
+
+func (l *loader) taskLoad(k toml.Key, r *rawTask, t *Task) {
+	l.float(sub(k, "load_high"), r.LoadHigh, &t.LoadHigh)
+	l.float(sub(k, "load_low"), r.LoadLow, &t.LoadLow)
+	if r.LoadHigh.set && r.LoadLow.set && t.LoadLow > t.LoadHigh {
+		l.errorf(sub(k, "load_low"), "load_low (%g) is greater than load_high (%g)", t.LoadLow, t.LoadHigh)
+	}
+}
+
+// Equal reports whether t and o define the same task, ignoring where in the file
+// they were written, so that reload restarts only tasks whose definition changed.
+func (t *Task) Equal(o *Task) bool {
+	if t == nil || o == nil {
+		return t == o
+	}
+	a, b := *t, *o
+	a.Line, b.Line = 0, 0
+	return reflect.DeepEqual(a, b)
+}

@@ -1,0 +1,108 @@
+package monitors
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
+)
+
+func execCheckOf(t *testing.T, deps Deps, argv ...string) checker {
+	t.Helper()
+	d := leaf("exec")
+	d.Command = argv
+	c, err := newExec(d, deps)
+	require.NoError(t, err)
+	return c
+}
+
+func TestExecExitCodes(t *testing.T) {
+	deps := testDeps(t)
+	ctx := context.Background()
+	assert.NoError(t, execCheckOf(t, deps, "sh", "-c", "exit 0").check(ctx))
+
+	err := execCheckOf(t, deps, "sh", "-c", "echo first; echo second >&2; echo third; echo fourth; exit 3").check(ctx)
+	assert.EqualError(t, err, "command sh: exit code 3: first | second | third")
+
+	err = execCheckOf(t, deps, "/nonexistent/probe").check(ctx)
+	assert.ErrorContains(t, err, "command /nonexistent/probe:")
+}
+
+func TestExecEnvAndDir(t *testing.T) {
+	deps := testDeps(t)
+	deps.Env = []string{"PROBE=yes", "PATH=/usr/bin:/bin"}
+	deps.Dir = t.TempDir()
+	dir, err := unix.Getwd()
+	require.NoError(t, err)
+	require.NotEqual(t, dir, deps.Dir)
+	script := `test "$PROBE" = yes && test "$(pwd -P)" = "$(cd "$1" && pwd -P)"`
+	assert.NoError(t, execCheckOf(t, deps, "sh", "-c", script, "sh", deps.Dir).check(context.Background()))
+}
+
+// TestExecTimeout runs a command that outlives its timeout through the runner: the
+// failure is a timeout, and the command's whole process group is gone afterwards.
+func TestExecTimeout(t *testing.T) {
+	deps := testDeps(t)
+	groups := make(chan int, 10)
+	deps.Start = func(cmd *exec.Cmd, onExit func(signals.Exit)) error {
+		err := reaper.Start(cmd, onExit)
+		if err == nil {
+			pid, _ := pidfdPid(*cmd.SysProcAttr.PidFD)
+			groups <- pid
+		}
+		return err
+	}
+	d := leaf("exec")
+	d.Command = []string{"sh", "-c", "echo started; sleep 30; echo never"}
+	d.Timeout = 100 * time.Millisecond
+	d.Interval = time.Hour
+	m := build(t, "slow", map[string]*config.Monitor{"slow": d}, deps)
+
+	begin := time.Now()
+	rec, stop := run(t, m, Target{Mode: Polling})
+	err := rec.waitLen(t, 1)[0]
+	assert.Less(t, time.Since(begin), 10*time.Second)
+	assert.ErrorIs(t, err, ErrTimeout)
+	assert.ErrorContains(t, err, "slow: timed out after 100ms")
+	stop()
+
+	pgid := <-groups
+	require.Positive(t, pgid)
+	require.Eventually(t, func() bool {
+		return errors.Is(unix.Kill(-pgid, 0), unix.ESRCH)
+	}, 10*time.Second, time.Millisecond, "process group %d still exists", pgid)
+}
+
+func TestExecKilledReason(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := execCheckOf(t, testDeps(t), "sh", "-c", "echo started; sleep 30").check(ctx)
+	assert.EqualError(t, err, "command sh: killed by SIGKILL: started")
+}
+
+func TestExecLeavesNothingBehind(t *testing.T) {
+	deps := testDeps(t)
+	groups := make(chan int, 1)
+	deps.Start = func(cmd *exec.Cmd, onExit func(signals.Exit)) error {
+		err := reaper.Start(cmd, onExit)
+		pid, _ := pidfdPid(*cmd.SysProcAttr.PidFD)
+		groups <- pid
+		return err
+	}
+	// The background sleep keeps the output pipe open: the check must not wait on it.
+	begin := time.Now()
+	assert.NoError(t, execCheckOf(t, deps, "sh", "-c", "sleep 30 & exit 0").check(context.Background()))
+	assert.Less(t, time.Since(begin), 10*time.Second)
+	pgid := <-groups
+	require.Eventually(t, func() bool {
+		return errors.Is(unix.Kill(-pgid, 0), unix.ESRCH)
+	}, 10*time.Second, time.Millisecond, "process group %d still exists", pgid)
+}

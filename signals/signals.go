@@ -1,0 +1,130 @@
+// Package signals owns procmon's process-wide duties: it is the only place that
+// registers for OS signals and the only caller of wait(2), and it turns both into
+// events for the supervisor.
+package signals
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+)
+
+// Action is what an incoming signal asks procmon to do.
+type Action int
+
+// Actions, one per signal group of SPEC 3.7.
+const (
+	Shutdown    Action = iota // SIGTERM, SIGINT, SIGQUIT
+	Maintenance               // SIGHUP
+	Reload                    // SIGUSR1
+	ReopenLogs                // SIGUSR2
+)
+
+// Event is a signal turned into an action.
+type Event struct {
+	Action Action
+	Signal syscall.Signal
+}
+
+var actions = map[os.Signal]Action{
+	unix.SIGTERM: Shutdown,
+	unix.SIGINT:  Shutdown,
+	unix.SIGQUIT: Shutdown,
+	unix.SIGHUP:  Maintenance,
+	unix.SIGUSR1: Reload,
+	unix.SIGUSR2: ReopenLogs,
+}
+
+// Listener delivers signals: SIGCHLD drives the Reaper, the others become Events.
+type Listener struct {
+	ch     chan os.Signal
+	events chan Event
+	done   chan struct{}
+}
+
+// Listen registers for SIGCHLD before anything else (it is the one signal that must
+// never be missed, runc #5208) and then for the signals of SPEC 3.7. It must run
+// before the first child is started. Registering also keeps the Go runtime from
+// dying on SIGTERM or SIGHUP, which as PID 1 would leave no teardown at all.
+// signal.Notify never blocks, so the channel is buffered generously.
+func Listen(r *Reaper) *Listener {
+	l := &Listener{
+		ch:     make(chan os.Signal, 2048),
+		events: make(chan Event, 64),
+		done:   make(chan struct{}),
+	}
+	signal.Notify(l.ch, unix.SIGCHLD)
+	for sig := range actions {
+		signal.Notify(l.ch, sig)
+	}
+	catchIgnored(l.ch)
+	go l.loop(r)
+	// Zombies left from before registration would never get their own SIGCHLD.
+	l.ch <- unix.SIGCHLD
+	return l
+}
+
+// Events is the stream of signal actions, in arrival order.
+func (l *Listener) Events() <-chan Event { return l.events }
+
+// Stop unregisters every signal. Signals arriving afterwards get Go's default
+// handling, so call it only on the way out.
+func (l *Listener) Stop() {
+	signal.Stop(l.ch)
+	close(l.done)
+}
+
+func (l *Listener) loop(r *Reaper) {
+	for {
+		select {
+		case sig := <-l.ch:
+			if sig == unix.SIGCHLD {
+				r.Reap()
+				continue
+			}
+			action, ok := actions[sig]
+			if !ok {
+				continue // caught only so that children do not inherit SIG_IGN
+			}
+			select {
+			case l.events <- Event{Action: action, Signal: sig.(syscall.Signal)}:
+			case <-l.done:
+				return
+			}
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// catchIgnored catches, and then drops, every signal procmon was started with
+// ignored (nohup's SIGHUP, a shell's background SIGINT): exec resets caught
+// signals to their default but keeps ignored ones ignored, and children must
+// start with default dispositions (SPEC 3.7).
+func catchIgnored(ch chan os.Signal) {
+	for sig := syscall.Signal(1); sig < 32; sig++ {
+		if sig != unix.SIGKILL && sig != unix.SIGSTOP && signal.Ignored(sig) {
+			signal.Notify(ch, sig)
+		}
+	}
+}
+
+// BecomeInit prepares procmon to adopt orphans: as PID 1 the kernel already hands
+// them over; otherwise, with subreaper set, procmon asks to receive its tasks'
+// orphaned descendants (PR_SET_CHILD_SUBREAPER). Like tini, it warns once when
+// neither holds, because zombies will then pile up under someone else.
+func BecomeInit(subreaper bool, log logrus.FieldLogger) {
+	if os.Getpid() == 1 {
+		return
+	}
+	if !subreaper {
+		log.Warn("procmon is not PID 1 and subreaper is off: orphaned descendants of tasks will not be reaped by procmon")
+		return
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		log.WithError(err).Warn("cannot become child subreaper: orphaned descendants of tasks will not be reaped by procmon")
+	}
+}

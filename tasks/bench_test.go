@@ -1,0 +1,133 @@
+package tasks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The benchmarks report the figures of the core runner's targets as custom
+// metrics (ms); ns/op is the time of one whole scenario.
+
+// BenchmarkRestartLatency: a task that exits at once, restart_delay = "0s", from
+// its exit to its next spawn.
+func BenchmarkRestartLatency(b *testing.B) {
+	h := start(b, `
+[tasks.blink]
+command = ["true"]
+start_time = "0s"
+restart_delay = "0s"
+`)
+	restarts := max(b.N, 50)
+	b.ResetTimer()
+	h.rec.waitN(b, restarts+1, time.Minute, is(EvTaskStarted, "blink"))
+	b.StopTimer()
+	events, _ := h.rec.snapshot()
+	var gaps []time.Duration
+	var exited time.Time
+	for _, ev := range events {
+		switch {
+		case ev.Type == EvTaskExited:
+			exited = ev.Time
+		case ev.Type == EvTaskStarted && !exited.IsZero():
+			gaps = append(gaps, ev.Time.Sub(exited))
+			exited = time.Time{}
+		}
+	}
+	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
+	b.ReportMetric(ms(gaps[len(gaps)/2]), "ms-median-restart")
+	b.ReportMetric(ms(gaps[len(gaps)*99/100]), "ms-p99-restart")
+	h.stop()
+}
+
+func manySleepers(n int) string {
+	var c strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&c, "[tasks.s%04d]\ncommand = [\"sleep\", \"1000\"]\n", i)
+	}
+	return c.String()
+}
+
+// BenchmarkStartIndependent: from Run to every task running.
+func BenchmarkStartIndependent(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var total time.Duration
+			for range b.N {
+				began := time.Now()
+				h := start(b, manySleepers(n))
+				last := h.rec.waitN(b, n, time.Minute, func(ev Event) bool { return ev.Type == EvTaskReady })[n-1]
+				total += last.Time.Sub(began)
+				b.StopTimer()
+				h.stop()
+				b.StartTimer()
+			}
+			b.ReportMetric(ms(total/time.Duration(b.N)), "ms-all-running")
+		})
+	}
+}
+
+// BenchmarkShutdown: from the shutdown request to Run returning, for 50 tasks
+// that exit on SIGTERM, and for one that ignores it with stop_timeout = "1s".
+func BenchmarkShutdown(b *testing.B) {
+	cases := map[string]struct {
+		toml string
+		n    int
+	}{
+		"50-polite": {manySleepers(50), 50},
+		"1-stubborn": {`
+[tasks.stubborn]
+command = ["sh", "-c", "trap '' TERM; sleep 1000 & wait"]
+stop_timeout = "1s"
+`, 1},
+	}
+	for name, c := range cases {
+		b.Run(name, func(b *testing.B) {
+			var total time.Duration
+			for range b.N {
+				b.StopTimer()
+				h := start(b, c.toml)
+				h.rec.waitN(b, c.n, time.Minute, func(ev Event) bool { return ev.Type == EvTaskReady })
+				b.StartTimer()
+				began := time.Now()
+				h.stop()
+				total += time.Since(began)
+			}
+			b.ReportMetric(ms(total/time.Duration(b.N)), "ms-shutdown")
+		})
+	}
+}
+
+// BenchmarkOrphanReaping: 2000 double-forked orphans are killed at once; from the
+// last kill to the last reap.
+func BenchmarkOrphanReaping(b *testing.B) {
+	const n = 2000
+	for range b.N {
+		b.StopTimer()
+		h := start(b, fmt.Sprintf(`
+[tasks.spawner]
+type = "oneshot"
+command = ["sh", "-c", "i=0; while [ $i -lt %d ]; do (sleep 1000 &); i=$((i+1)); done"]
+`, n))
+		h.rec.waitFor(b, is(EvTaskExited, "spawner"))
+		var orphans []int
+		for len(orphans) < n {
+			orphans = testReaper.Adopted()
+		}
+		b.StartTimer()
+		for _, pid := range orphans {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		killed := time.Now()
+		reaped := h.rec.waitN(b, n, time.Minute, func(ev Event) bool { return ev.Type == EvOrphanReaped })
+		b.StopTimer()
+		b.ReportMetric(ms(reaped[n-1].Time.Sub(killed)), "ms-last-kill-to-last-reap")
+		h.stop()
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

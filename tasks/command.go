@@ -1,0 +1,148 @@
+package tasks
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/procmon/procmon/config"
+)
+
+// command builds the exec.Cmd of one run: its own process group, procmon's
+// environment plus the task's, credentials, and the instance's output streams.
+func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
+	t := i.task.cfg
+	if i.stream == nil {
+		st, err := openStreams(t, i.name(), s.out)
+		if err != nil {
+			return nil, err
+		}
+		i.stream = st
+	}
+	argv := t.Command
+	if t.Umask >= 0 {
+		argv = umaskArgv(t.Umask, argv)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	if cmd.Err != nil {
+		return nil, cmd.Err
+	}
+	cmd.Dir = t.Dir
+	cmd.Stdout, cmd.Stderr = orDevNull(i.stream.childStdout), orDevNull(i.stream.childStderr)
+	extra, err := s.prepareMonitorEnv(r)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Env = taskEnv(t, i.index, extra)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid: true,
+		// Not PID 1: the kernel kills children when procmon dies. The signal is
+		// tied to the forking thread; procmon never ends a thread (no goroutine
+		// exits while locked to one), so it fires only when procmon is gone.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if t.User != "" || t.Group != "" {
+		cred, home, err := credential(t.User, t.Group)
+		if err != nil {
+			return nil, err
+		}
+		cmd.SysProcAttr.Credential = cred
+		if home != "" {
+			cmd.Env = append(cmd.Env, "HOME="+home, "USER="+t.User, "LOGNAME="+t.User)
+		}
+	}
+	return cmd, nil
+}
+
+// umaskArgv runs the command through procmon's own umask helper: a umask can only
+// be set per process, and setting it around fork would change procmon's own for
+// every goroutine in the meantime.
+func umaskArgv(mask int, argv []string) []string {
+	self, err := os.Executable()
+	if err != nil {
+		return argv
+	}
+	return append([]string{self, UmaskHelperArg, fmt.Sprintf("%03o", mask), "--"}, argv...)
+}
+
+// taskEnv is procmon's environment, minus NOTIFY_SOCKET (procmon's own, when a
+// service manager runs it, is not the task's), plus PROCMON_TASK,
+// PROCMON_INSTANCE, the task's env table (sorted, so equal configurations give
+// equal environments) and what its monitors need.
+func taskEnv(t *config.Task, index int, extra []string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NOTIFY_SOCKET=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "PROCMON_TASK="+t.Name, "PROCMON_INSTANCE="+strconv.Itoa(index))
+	keys := make([]string, 0, len(t.Env))
+	for k := range t.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+t.Env[k])
+	}
+	return append(env, extra...)
+}
+
+// credential resolves user and group names (or numeric ids) for the child.
+func credential(userName, groupName string) (*syscall.Credential, string, error) {
+	cred := &syscall.Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())}
+	home := ""
+	if userName != "" {
+		u, err := lookupUser(userName)
+		if err != nil {
+			return nil, "", err
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		cred.Uid, cred.Gid, home = uint32(uid), uint32(gid), u.HomeDir
+		if groups, err := u.GroupIds(); err == nil {
+			for _, g := range groups {
+				if n, err := strconv.Atoi(g); err == nil {
+					cred.Groups = append(cred.Groups, uint32(n))
+				}
+			}
+		}
+	}
+	if groupName != "" {
+		g, err := user.LookupGroup(groupName)
+		if err != nil {
+			if g, err = user.LookupGroupId(groupName); err != nil {
+				return nil, "", fmt.Errorf("unknown group %q", groupName)
+			}
+		}
+		gid, _ := strconv.Atoi(g.Gid)
+		cred.Gid = uint32(gid)
+	}
+	return cred, home, nil
+}
+
+func lookupUser(name string) (*user.User, error) {
+	u, err := user.Lookup(name)
+	if err == nil {
+		return u, nil
+	}
+	if u, err := user.LookupId(name); err == nil {
+		return u, nil
+	}
+	return nil, fmt.Errorf("unknown user %q", name)
+}
+
+// orDevNull keeps a nil *os.File from becoming a non-nil io.Writer, which os/exec
+// would treat as a writer to copy into rather than as "no output".
+func orDevNull(f *os.File) io.Writer {
+	if f == nil {
+		return nil
+	}
+	return f
+}

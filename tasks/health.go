@@ -1,0 +1,225 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/procmon/procmon/monitors"
+)
+
+// Monitors run in goroutines of their own and only post monitorEvents; each run
+// gets fresh monitor instances, so no counter survives a restart, and a result
+// from a run that is gone (or a check that was cancelled) is simply dropped.
+
+type monitorKind int
+
+const (
+	kindWaitFor monitorKind = iota
+	kindReady
+	kindLiveness
+)
+
+type monitorEvent struct {
+	kind monitorKind
+	run  *run      // ready, liveness
+	pre  *preSpawn // wait_for
+	name string
+	err  error
+}
+
+// preSpawn is an instance waiting on its wait_for monitors before its spawn.
+type preSpawn struct {
+	inst    *instance
+	cancel  context.CancelFunc
+	passed  map[string]bool
+	began   time.Time
+	timeout interface{ Stop() bool }
+}
+
+type namedMonitor struct {
+	name string
+	m    monitors.Monitor
+}
+
+func (s *Supervisor) monitorDeps(i *instance) monitors.Deps {
+	return monitors.Deps{
+		Start:     s.reaper.Start,
+		Env:       taskEnv(i.task.cfg, i.index, nil),
+		Dir:       i.task.cfg.Dir,
+		SocketDir: s.socketDir(),
+		Log:       s.log.WithField("task", i.task.cfg.Name).WithField("instance", i.index),
+	}
+}
+
+// socketDir holds notify sockets; created on first use.
+func (s *Supervisor) socketDir() string {
+	if s.notifyDir == "" {
+		dir, err := os.MkdirTemp("", "procmon-notify-")
+		if err != nil {
+			dir = os.TempDir()
+		}
+		s.notifyDir = dir
+	}
+	return s.notifyDir
+}
+
+func (s *Supervisor) buildMonitors(i *instance, names []string) ([]namedMonitor, error) {
+	var out []namedMonitor
+	for _, name := range names {
+		m, err := monitors.New(name, s.cfg.Monitors, s.monitorDeps(i))
+		if err != nil {
+			closeMonitors(out)
+			return nil, fmt.Errorf("monitor %s: %w", name, err)
+		}
+		out = append(out, namedMonitor{name, m})
+	}
+	return out, nil
+}
+
+func closeMonitors(ms []namedMonitor) {
+	for _, nm := range ms {
+		monitors.Close(nm.m)
+	}
+}
+
+// runMonitors starts each monitor in its own goroutine, reporting through post.
+func (s *Supervisor) runMonitors(ms []namedMonitor, target monitors.Target, ev monitorEvent) context.CancelFunc {
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, nm := range ms {
+		go func(nm namedMonitor) {
+			defer monitors.Close(nm.m)
+			nm.m.Run(ctx, target, func(err error) {
+				e := ev
+				e.name, e.err = nm.name, err
+				s.post(e)
+			})
+		}(nm)
+	}
+	return cancel
+}
+
+// prepareMonitorEnv builds the readiness monitors of a run before its spawn, as
+// some (notify) must put variables into the process's environment.
+func (s *Supervisor) prepareMonitorEnv(r *run) ([]string, error) {
+	ms, err := s.buildMonitors(r.inst, r.inst.task.cfg.Ready)
+	if err != nil {
+		return nil, err
+	}
+	r.readyMonitors = ms
+	var env []string
+	for _, nm := range ms {
+		env = append(env, monitors.Environ(nm.m)...)
+	}
+	return env, nil
+}
+
+func (s *Supervisor) closeMonitorEnv(r *run) {
+	closeMonitors(r.readyMonitors)
+	r.readyMonitors = nil
+}
+
+func (s *Supervisor) startReadiness(r *run) {
+	t := r.inst.task.cfg
+	r.readyState = map[string]bool{}
+	r.monitors = s.runMonitors(r.readyMonitors, monitors.Target{Mode: monitors.Polling, Pgid: r.pid},
+		monitorEvent{kind: kindReady, run: r})
+	r.readyMonitors = nil
+	left := t.ReadyTimeout
+	if r.inst.waitedSince != (time.Time{}) {
+		left -= time.Since(r.inst.waitedSince)
+	}
+	r.timers = append(r.timers, s.after(max(left, 0), timerEvent{kind: timerReadyTimeout, run: r}))
+}
+
+func (s *Supervisor) startLiveness(r *run) {
+	ms, err := s.buildMonitors(r.inst, r.inst.task.cfg.Monitors)
+	if err != nil {
+		s.log.WithFields(r.inst.event("").fields()).WithError(err).Error("cannot build liveness monitors")
+		return
+	}
+	if len(ms) > 0 {
+		r.monitors = s.runMonitors(ms, monitors.Target{Mode: monitors.Steady, Pgid: r.pid},
+			monitorEvent{kind: kindLiveness, run: r})
+	}
+}
+
+func (s *Supervisor) onMonitor(ev monitorEvent) {
+	switch ev.kind {
+	case kindWaitFor:
+		s.onWaitFor(ev)
+	case kindReady:
+		r := ev.run
+		if r.inst.run != r || r.exit != nil || r.stopReq || r.becameRdy || ev.err != nil {
+			return
+		}
+		r.readyState[ev.name] = true
+		if len(r.readyState) == len(r.inst.task.cfg.Ready) {
+			r.monitors()
+			r.monitors = nil
+			s.becomeReady(r.inst)
+		}
+	case kindLiveness:
+		r := ev.run
+		if r.inst.run != r || r.exit != nil || r.stopReq || ev.err == nil {
+			return
+		}
+		e := r.inst.event(EvMonitorFailed)
+		e.Monitor, e.Error = ev.name, ev.err.Error()
+		s.emit(e)
+		s.requestStop(r, causeLiveness)
+	}
+}
+
+// beginStart spawns i, or first waits for its wait_for monitors.
+func (s *Supervisor) beginStart(i *instance) {
+	t := i.task.cfg
+	i.waitedSince = time.Time{}
+	if len(t.WaitFor) == 0 {
+		s.spawn(i)
+		return
+	}
+	ms, err := s.buildMonitors(i, t.WaitFor)
+	if err != nil {
+		s.failedStart(i, err.Error())
+		return
+	}
+	p := &preSpawn{inst: i, passed: map[string]bool{}, began: time.Now()}
+	i.pre = p
+	i.waitedSince = p.began
+	p.cancel = s.runMonitors(ms, monitors.Target{Mode: monitors.Polling}, monitorEvent{kind: kindWaitFor, pre: p})
+	p.timeout = s.after(t.ReadyTimeout, timerEvent{kind: timerWaitFor, inst: i, pre: p})
+	s.setState(i, Starting)
+}
+
+func (s *Supervisor) onWaitFor(ev monitorEvent) {
+	i := ev.pre.inst
+	if i.pre != ev.pre || ev.err != nil {
+		return
+	}
+	ev.pre.passed[ev.name] = true
+	if len(ev.pre.passed) == len(i.task.cfg.WaitFor) {
+		s.cancelPreSpawn(i)
+		s.spawn(i)
+	}
+}
+
+func (s *Supervisor) onWaitForTimeout(i *instance, p *preSpawn) {
+	if i.pre != p {
+		return
+	}
+	s.cancelPreSpawn(i)
+	ev := i.event(EvMonitorFailed)
+	ev.Error = "wait_for not satisfied within ready_timeout"
+	s.emit(ev)
+	s.failedStart(i, ev.Error)
+}
+
+func (s *Supervisor) cancelPreSpawn(i *instance) {
+	if p := i.pre; p != nil {
+		p.cancel()
+		p.timeout.Stop()
+		i.pre = nil
+	}
+}

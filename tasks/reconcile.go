@@ -1,0 +1,109 @@
+package tasks
+
+// reconcile moves every instance one step towards what it should be doing now.
+// It runs after each event, so the rules below are the whole tree policy:
+//   - an instance runs while it is enabled, not ended, and all its parents are ready;
+//   - a running instance that should not run gets its stop signal only once no
+//     instance below it is active any more (deepest first, branches in parallel);
+//   - an instance spawns only once nothing below it is active, so a restarted
+//     parent never overlaps the old processes of its subtree.
+func (s *Supervisor) reconcile() {
+	for _, t := range s.order {
+		parentsReady := s.parentsReady(t)
+		busyBelow := t.childrenActive()
+		for _, i := range t.instances {
+			s.reconcileInstance(i, parentsReady, busyBelow)
+		}
+	}
+}
+
+func (s *Supervisor) reconcileInstance(i *instance, parentsReady, busyBelow bool) {
+	want := s.shutdown == nil && i.enabled && !i.recycle && parentsReady
+	if r := i.run; r != nil {
+		if r.exit != nil {
+			return // draining: the group is being stopped already
+		}
+		if !want && !r.stopReq {
+			s.requestStop(r, causeTree)
+		}
+		if r.stopReq && !r.signaled && !busyBelow {
+			s.signalStop(r)
+		}
+		return
+	}
+	if !want {
+		s.settleIdle(i, parentsReady)
+		return
+	}
+	switch i.state {
+	case Stopped:
+		s.setState(i, Pending)
+		fallthrough
+	case Pending:
+		if !busyBelow {
+			s.beginStart(i)
+		}
+	}
+}
+
+// settleIdle puts an instance without a process into the state that says why it
+// is not running.
+func (s *Supervisor) settleIdle(i *instance, parentsReady bool) {
+	switch i.state {
+	case Backoff, Pending, Starting:
+		s.cancelBackoff(i)
+		s.cancelPreSpawn(i)
+		if !i.enabled || s.shutdown != nil {
+			s.setState(i, Stopped)
+		} else {
+			s.setState(i, Pending)
+		}
+	case Completed:
+		// A oneshot below a parent that left ready runs again when it returns:
+		// its work (a migration, say) usually depends on that parent.
+		if !parentsReady && s.shutdown == nil {
+			s.setState(i, Pending)
+		}
+	case Stopped:
+		if i.enabled && s.shutdown == nil && !i.recycle {
+			s.setState(i, Pending)
+		}
+	}
+}
+
+func (s *Supervisor) parentsReady(t *task) bool {
+	for _, p := range t.parents {
+		if !p.ready() {
+			return false
+		}
+	}
+	return true
+}
+
+// ready: every instance is ready (or completed). A task scaled to zero is not.
+func (t *task) ready() bool {
+	for _, i := range t.instances {
+		if !i.state.readyLike() {
+			return false
+		}
+	}
+	return len(t.instances) > 0
+}
+
+func (t *task) active() bool {
+	for _, i := range t.instances {
+		if i.run != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *task) childrenActive() bool {
+	for _, c := range t.children {
+		if c.active() {
+			return true
+		}
+	}
+	return false
+}

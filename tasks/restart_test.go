@@ -1,0 +1,179 @@
+package tasks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFailedStartsBackOffThenGoFatal(t *testing.T) {
+	h := start(t, `
+[tasks.crash]
+command = ["sh", "-c", "exit 3"]
+restart_delay = "10ms"
+restart_delay_max = "40ms"
+start_retries = 3
+`)
+	assert.Equal(t, 1, h.wait(), "procmon exits 1 when its only task went fatal")
+	assert.Equal(t, 4, h.rec.count(is(EvTaskExited, "crash")), "the 4th consecutive failed start is fatal")
+	var delays []string
+	for _, ev := range h.rec.waitN(t, 3, time.Second, is(EvTaskBackoff, "crash")) {
+		delays = append(delays, ev.Delay)
+	}
+	assert.Equal(t, []string{"10ms", "20ms", "40ms"}, delays, "restart_delay doubles up to restart_delay_max")
+	fatal := h.rec.waitFor(t, is(EvTaskFatal, "crash"))
+	assert.Contains(t, fatal.Error, "exit code 3")
+	assert.Equal(t, 3, *h.rec.waitFor(t, is(EvTaskExited, "crash")).ExitCode)
+}
+
+func TestRestartPolicies(t *testing.T) {
+	cases := []struct {
+		restart   string
+		exit      int
+		exitCodes string
+		restarts  bool
+		procmon   int // exit code when the task ends for good
+	}{
+		{"always", 0, "[0]", true, 0},
+		{"on-failure", 0, "[0]", false, 0},
+		{"on-failure", 4, "[0]", true, 0},
+		{"on-failure", 4, "[0, 4]", false, 0},
+		{"never", 4, "[0]", false, 1},
+		{"never", 0, "[0]", false, 0},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s/exit%d/%s", c.restart, c.exit, c.exitCodes), func(t *testing.T) {
+			h := start(t, fmt.Sprintf(`
+[tasks.svc]
+command = ["sh", "-c", "sleep 0.05; exit %d"]
+restart = %q
+exit_codes = %s
+start_time = "10ms"
+restart_delay = "0s"
+`, c.exit, c.restart, c.exitCodes))
+			if c.restarts {
+				h.rec.waitN(t, 3, 10*time.Second, is(EvTaskStarted, "svc"))
+				assert.Equal(t, 0, h.stop())
+				return
+			}
+			assert.Equal(t, c.procmon, h.wait())
+			assert.Equal(t, 1, h.rec.count(is(EvTaskStarted, "svc")))
+			assert.Equal(t, Exited, h.sup.finalState("svc", 0))
+		})
+	}
+}
+
+func TestOneshotGatesItsChildren(t *testing.T) {
+	dir := t.TempDir()
+	h := start(t, fmt.Sprintf(`
+[tasks.setup]
+type = "oneshot"
+command = ["sh", "-c", "echo prepared > %[1]s/setup"]
+
+[tasks.app]
+type = "oneshot"
+parent = "setup"
+command = ["cat", "%[1]s/setup"]
+`, dir))
+	assert.Equal(t, 0, h.wait(), "every task completed")
+	assert.Contains(t, h.out.String(), "app | prepared")
+}
+
+func TestInstancesGetTheirIndex(t *testing.T) {
+	h := start(t, `
+[tasks.multi]
+type = "oneshot"
+instances = 3
+command = ["sh", "-c", "echo task=$PROCMON_TASK index=$PROCMON_INSTANCE"]
+`)
+	assert.Equal(t, 0, h.wait())
+	for i := 0; i < 3; i++ {
+		assert.Contains(t, h.out.String(), fmt.Sprintf("multi.%d | task=multi index=%d\n", i, i))
+	}
+}
+
+func TestMaxRuntimeStopsAndRestarts(t *testing.T) {
+	h := start(t, `
+[tasks.bounded]
+command = ["sleep", "1000"]
+max_runtime = "100ms"
+start_time = "0s"
+restart_delay = "0s"
+`)
+	first := h.rec.waitFor(t, is(EvTaskExited, "bounded"))
+	assert.Equal(t, "SIGTERM", first.Signal)
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "bounded"))
+	assert.Equal(t, 0, h.stop())
+}
+
+func TestCriticalTaskEndsProcmonWithItsCode(t *testing.T) {
+	h := start(t, `
+[tasks.main]
+type = "oneshot"
+critical = true
+command = ["sh", "-c", "sleep 0.1; exit 7"]
+restart = "never"
+
+[tasks.side]
+command = ["sleep", "1000"]
+`)
+	side := h.pid("side", 0)
+	assert.Equal(t, 1, h.wait(), "a critical oneshot that failed under restart=never went fatal: exit 1")
+	waitGone(t, side)
+
+	h = start(t, `
+[tasks.main]
+critical = true
+command = ["sh", "-c", "sleep 0.1; exit 7"]
+restart = "never"
+start_time = "0s"
+`)
+	assert.Equal(t, 7, h.wait(), "a critical service that exited for good: its own code")
+}
+
+func TestMissingCommandIsAFailedStart(t *testing.T) {
+	h := start(t, `
+[tasks.ghost]
+command = ["/nonexistent/ghost"]
+start_retries = 1
+restart_delay = "1ms"
+`)
+	assert.Equal(t, 1, h.wait())
+	failed := h.rec.waitFor(t, is(EvStartFailed, "ghost"))
+	assert.Contains(t, failed.Error, "no such file")
+	assert.Equal(t, 2, h.rec.count(is(EvStartFailed, "ghost")))
+	assert.Contains(t, h.log.String(), "/nonexistent/ghost")
+}
+
+func TestRestartDelayDoublingIsCapped(t *testing.T) {
+	cfg := loadConfig(t, `
+[tasks.x]
+command = ["true"]
+restart_delay = "1s"
+restart_delay_max = "5s"
+`).Tasks["x"]
+	var got []time.Duration
+	for n := 0; n <= 5; n++ {
+		got = append(got, restartDelay(cfg, n))
+	}
+	assert.Equal(t, []time.Duration{time.Second, time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}, got)
+}
+
+func TestManyShortTasksNoExitLostOrDoubled(t *testing.T) {
+	var b strings.Builder
+	for n := 0; n < 200; n++ {
+		fmt.Fprintf(&b, "[tasks.t%03d]\ntype = \"oneshot\"\ncommand = [\"sh\", \"-c\", \"(true &); exit 0\"]\n", n)
+	}
+	h := start(t, b.String())
+	require.Equal(t, 0, h.wait(), "all 200 oneshots completed")
+	for n := 0; n < 200; n++ {
+		name := fmt.Sprintf("t%03d", n)
+		assert.Equal(t, 1, h.rec.count(is(EvTaskExited, name)), "exactly one exit for %s", name)
+		assert.Equal(t, 1, h.rec.count(is(EvTaskStarted, name)), "exactly one start for %s", name)
+	}
+	assert.NotContains(t, h.log.String(), "no child processes")
+}

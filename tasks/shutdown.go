@@ -1,0 +1,150 @@
+package tasks
+
+import (
+	"time"
+)
+
+type shutdownState struct {
+	timer interface{ Stop() bool }
+}
+
+// beginShutdown stops every task, leaves first (reconcile does the ordering), and
+// makes Run return code once nothing is left.
+func (s *Supervisor) beginShutdown(code int) {
+	if s.shutdown != nil {
+		return
+	}
+	s.exitCode = code
+	s.shutdown = &shutdownState{}
+	s.emit(Event{Type: EvShutdownStarted})
+	if d := s.cfg.Procmon.ShutdownTimeout; d > 0 {
+		s.shutdown.timer = s.after(d, timerEvent{kind: timerShutdown})
+	}
+}
+
+// killAll SIGKILLs every process group still alive: the end of shutdown_timeout,
+// or a second SIGTERM/SIGINT.
+func (s *Supervisor) killAll() {
+	for _, t := range s.order {
+		for _, i := range t.instances {
+			if r := i.run; r != nil && !r.killed {
+				s.kill(r)
+			}
+		}
+	}
+}
+
+// finished tells whether Run should return: after a shutdown once no process is
+// left, or when every task has ended by itself (SPEC 3.6).
+func (s *Supervisor) finished() bool {
+	if s.anyActive() {
+		return false
+	}
+	if s.shutdown != nil {
+		if s.shutdown.timer != nil {
+			s.shutdown.timer.Stop()
+		}
+		return true
+	}
+	if len(s.order) == 0 {
+		return false
+	}
+	failed := false
+	ended := map[*task]bool{}
+	for _, t := range s.order {
+		e, ok := s.endedOrBlocked(t, ended)
+		if !e {
+			return false
+		}
+		ended[t] = true
+		failed = failed || !ok
+	}
+	s.exitCode = 0
+	if failed {
+		s.exitCode = 1
+	}
+	s.log.WithField("exit_code", s.exitCode).Info("every task has ended")
+	return true
+}
+
+func (s *Supervisor) anyActive() bool {
+	for _, t := range s.order {
+		if t.active() {
+			return true
+		}
+		for _, i := range t.instances {
+			if i.pre != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// endedOrBlocked reports whether t will not run again on its own: all its instances
+// ended, or it waits on a parent that ended without being ready. ok is false when
+// that end was not the expected one. ended holds the verdicts on t's parents.
+func (s *Supervisor) endedOrBlocked(t *task, ended map[*task]bool) (done, ok bool) {
+	if len(t.instances) == 0 {
+		return false, false
+	}
+	allEnded, allOK := true, true
+	for _, i := range t.instances {
+		if !i.state.terminal() {
+			allEnded = false
+			break
+		}
+		allOK = allOK && s.endedAsExpected(i)
+	}
+	if allEnded {
+		return true, allOK
+	}
+	for _, p := range t.parents {
+		if ended[p] && !p.ready() {
+			for _, i := range t.instances {
+				if i.state != Pending {
+					return false, false
+				}
+			}
+			return true, false
+		}
+	}
+	return false, false
+}
+
+func (s *Supervisor) endedAsExpected(i *instance) bool {
+	switch i.state {
+	case Completed:
+		return true
+	case Exited:
+		e := i.lastExit
+		return e != nil && e.Signal() == 0 && i.task.cfg.ExpectedExit(e.Status.ExitStatus())
+	}
+	return false
+}
+
+// killStrays SIGKILLs children that escaped their task's process group (a daemon
+// that called setsid, say) and waits, briefly, for the reaper to collect them:
+// procmon must not leave anything behind it (SPEC 3.5).
+func (s *Supervisor) killStrays() {
+	pids := s.reaper.Adopted()
+	if len(pids) == 0 {
+		return
+	}
+	s.emit(Event{Type: EvStraysKilled, Tasks: pidStrings(pids)})
+	for _, pid := range pids {
+		signalPid(pid, killSignal)
+	}
+	deadline := time.After(time.Second)
+	for len(s.reaper.Adopted()) > 0 {
+		select {
+		case ev := <-s.events:
+			if _, ok := ev.(orphanEvent); !ok {
+				continue
+			}
+		case <-deadline:
+			s.log.Warn("stray processes survived SIGKILL")
+			return
+		}
+	}
+}

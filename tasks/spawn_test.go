@@ -1,0 +1,128 @@
+package tasks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/signals"
+)
+
+func TestOutputDestinations(t *testing.T) {
+	dir := t.TempDir()
+	h := start(t, fmt.Sprintf(`
+[tasks.both]
+type = "oneshot"
+command = ["sh", "-c", "echo out; echo err >&2; printf partial"]
+stdout = "%[1]s/both.log"
+stderr = "stdout"
+
+[tasks.split]
+type = "oneshot"
+command = ["sh", "-c", "echo out; echo err >&2"]
+stdout = "discard"
+stderr = "%[1]s/split.err"
+
+[tasks.shown]
+type = "oneshot"
+command = ["sh", "-c", "echo out; echo err >&2"]
+`, dir))
+	require.Equal(t, 0, h.wait(), h.log.String())
+	both, err := os.ReadFile(filepath.Join(dir, "both.log"))
+	require.NoError(t, err)
+	assert.Equal(t, "out\nerr\npartial\n", string(both))
+	split, err := os.ReadFile(filepath.Join(dir, "split.err"))
+	require.NoError(t, err)
+	assert.Equal(t, "err\n", string(split))
+	assert.Contains(t, h.out.String(), "shown | out\n")
+	assert.Contains(t, h.out.String(), "shown | err\n")
+	assert.NotContains(t, h.out.String(), "both |")
+}
+
+func TestEnvironmentDirAndCredentials(t *testing.T) {
+	dir, err := os.MkdirTemp("", "procmon-dir-") // t.TempDir's parent is closed to other users
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	t.Setenv("PROCMON_TEST_INHERITED", "from-procmon")
+	t.Setenv("NOTIFY_SOCKET", "/run/not-for-tasks")
+	h := start(t, fmt.Sprintf(`
+[tasks.env]
+type = "oneshot"
+command = ["sh", "-c", "echo pwd=$(pwd) a=$A inherited=$PROCMON_TEST_INHERITED notify=$${NOTIFY_SOCKET:-unset} uid=$(id -u) home=$HOME"]
+dir = %q
+env = { A = "b c" }
+user = "nobody"
+
+[tasks.mask]
+type = "oneshot"
+command = ["sh", "-c", "echo umask=$(umask)"]
+umask = "027"
+`, dir))
+	require.Equal(t, 0, h.wait(), h.log.String())
+	assert.Contains(t, h.out.String(),
+		fmt.Sprintf("env | pwd=%s a=b c inherited=from-procmon notify=unset uid=65534 home=/nonexistent\n", dir))
+	assert.Contains(t, h.out.String(), "mask | umask=0027\n")
+}
+
+// A child must start with every signal at its default disposition and none
+// blocked, whatever procmon itself does with signals.
+func TestChildrenGetDefaultSignalDispositions(t *testing.T) {
+	h := start(t, `
+[tasks.sigs]
+type = "oneshot"
+command = ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]
+`)
+	require.Equal(t, 0, h.wait())
+	assert.Contains(t, h.out.String(), "sigs | SigBlk:\t0000000000000000\n")
+	assert.Contains(t, h.out.String(), "sigs | SigIgn:\t0000000000000000\n")
+}
+
+func TestSecondSignalKillsAtOnce(t *testing.T) {
+	h := start(t, `
+[tasks.stubborn]
+command = ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]
+stop_timeout = "1h"
+`)
+	pid := h.pid("stubborn", 0)
+	h.sigs <- signals.Event{Action: signals.Shutdown, Signal: unix.SIGTERM}
+	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvShutdownStarted })
+	h.sigs <- signals.Event{Action: signals.Shutdown, Signal: unix.SIGINT}
+	assert.Equal(t, 0, h.wait())
+	waitGone(t, pid)
+}
+
+func TestShutdownTimeoutBoundsTheShutdown(t *testing.T) {
+	h := start(t, `
+[procmon]
+shutdown_timeout = "200ms"
+
+[tasks.stubborn]
+command = ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]
+stop_timeout = "1h"
+`)
+	pid := h.pid("stubborn", 0)
+	began := time.Now()
+	assert.Equal(t, 0, h.stop())
+	assert.Less(t, time.Since(began), 5*time.Second)
+	waitGone(t, pid)
+}
+
+func TestEscapedDaemonsAreKilledAtExit(t *testing.T) {
+	h := start(t, `
+[tasks.daemonizer]
+command = ["sh", "-c", "setsid sh -c 'echo child=$$$$; exec sleep 1000' & exec sleep 1000"]
+`)
+	var kids []int
+	require.Eventually(t, func() bool { kids = childPids(h.out.String()); return len(kids) == 1 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 0, h.stop())
+	waitGone(t, kids...)
+	assert.True(t, strings.Contains(h.log.String(), "killing stray processes"), h.log.String())
+}

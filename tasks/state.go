@@ -1,0 +1,36 @@
+package tasks
+
+// State is where a task instance is in its life (SPEC 3.1).
+type State int
+
+// States of a task instance.
+const (
+	Pending   State = iota // waiting for its parents (or for its subtree to finish stopping)
+	Starting               // spawned (or waiting on wait_for), not yet ready
+	Ready                  // running and ready
+	Stopping               // stop signal sent, process or process group still alive
+	Stopped                // stopped by request, or autostart = false
+	Backoff                // waiting restart_delay before the next spawn
+	Completed              // a oneshot that exited with an expected code
+	Exited                 // a service that ended and that its restart policy does not run again
+	Fatal                  // gave up after start_retries failed starts
+	Paused                 // process group stopped by load
+)
+
+var stateNames = [...]string{"pending", "starting", "ready", "stopping", "stopped", "backoff", "completed", "exited", "fatal", "paused"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "unknown"
+}
+
+// MarshalText makes states readable in JSON.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// terminal states end an instance's run until someone starts it again.
+func (s State) terminal() bool { return s == Completed || s == Exited || s == Fatal }
+
+// readyLike states satisfy children waiting on their parent.
+func (s State) readyLike() bool { return s == Ready || s == Completed }

@@ -1,0 +1,51 @@
+package tasks
+
+import "time"
+
+// InstanceStatus is the view of one task instance that the control API shows (SPEC 4).
+type InstanceStatus struct {
+	Name      string     `json:"name"`
+	Instance  int        `json:"instance"`
+	State     State      `json:"state"`
+	Pid       int        `json:"pid,omitempty"`
+	Ready     bool       `json:"ready"`
+	Restarts  int        `json:"restarts"`
+	ExitCode  *int       `json:"exit_code,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Parents   []string   `json:"parents"`
+}
+
+// Status returns every instance in start order. It is answered by the supervisor
+// goroutine, so it sees a consistent tree; nil once the supervisor has stopped.
+func (s *Supervisor) Status() []InstanceStatus {
+	var out []InstanceStatus
+	s.Do(func() {
+		for _, t := range s.order {
+			for _, i := range t.instances {
+				out = append(out, i.status())
+			}
+		}
+	})
+	return out
+}
+
+func (i *instance) status() InstanceStatus {
+	st := InstanceStatus{
+		Name:     i.task.cfg.Name,
+		Instance: i.index,
+		State:    i.state,
+		Ready:    i.state.readyLike(),
+		Restarts: i.restarts,
+		Parents:  append([]string{}, i.task.cfg.Parents...),
+	}
+	if i.run != nil && i.run.exit == nil {
+		st.Pid = i.run.pid
+		started := i.run.started
+		st.StartedAt = &started
+	}
+	if i.lastExit != nil {
+		code := i.lastExit.Code()
+		st.ExitCode = &code
+	}
+	return st
+}

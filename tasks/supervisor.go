@@ -1,0 +1,241 @@
+package tasks
+
+import (
+	"context"
+	"io"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
+)
+
+// Options configure a Supervisor.
+type Options struct {
+	Config    *config.Config
+	Reaper    *signals.Reaper
+	Signals   <-chan signals.Event // nil: no OS signals (tests drive shutdown through ctx)
+	Log       *logrus.Logger
+	Observers []Observer
+	Stdout    io.Writer // where "inherit" task output goes; default os.Stdout
+	Stderr    io.Writer // default os.Stderr
+}
+
+// Supervisor runs the task tree of one configuration. All of its state belongs to
+// the goroutine that calls Run; everything else (the reaper, timers, monitors,
+// control requests) only posts events to it.
+type Supervisor struct {
+	cfg       *config.Config
+	reaper    *signals.Reaper
+	log       *logrus.Logger
+	observers []Observer
+	sigs      <-chan signals.Event
+	out       *outputMux
+
+	tasks map[string]*task
+	order []*task // topological, parents first
+
+	events chan any
+	done   chan struct{}
+
+	shutdown  *shutdownState // nil until a shutdown begins
+	exitCode  int
+	draining  map[*run]struct{} // runs whose leader exited but whose group lives on
+	adopts    bool              // orphans of tasks come back to procmon (PID 1 or subreaper)
+	notifyDir string            // notify monitors' sockets; "" until one is needed
+}
+
+type task struct {
+	cfg       *config.Task
+	instances []*instance
+	parents   []*task
+	children  []*task
+}
+
+// New builds a supervisor for opts.Config. Nothing starts before Run.
+func New(opts Options) *Supervisor {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	s := &Supervisor{
+		cfg:       opts.Config,
+		reaper:    opts.Reaper,
+		log:       opts.Log,
+		observers: opts.Observers,
+		sigs:      opts.Signals,
+		out:       newOutputMux(opts.Stdout, opts.Stderr),
+		tasks:     map[string]*task{},
+		events:    make(chan any, 4096),
+		done:      make(chan struct{}),
+		draining:  map[*run]struct{}{},
+		adopts:    os.Getpid() == 1 || opts.Config.Procmon.Subreaper,
+	}
+	s.reaper.SetOrphanHandler(func(e signals.Exit) { s.post(orphanEvent{e}) })
+	s.buildTree(opts.Config)
+	return s
+}
+
+func (s *Supervisor) buildTree(cfg *config.Config) {
+	for _, name := range cfg.Graph.Order() {
+		t := &task{cfg: cfg.Tasks[name]}
+		s.tasks[name] = t
+		s.order = append(s.order, t)
+		for _, p := range cfg.Graph.Parents(name) {
+			t.parents = append(t.parents, s.tasks[p])
+			s.tasks[p].children = append(s.tasks[p].children, t)
+		}
+		for n := 0; n < t.cfg.Instances; n++ {
+			t.instances = append(t.instances, newInstance(t, n))
+		}
+	}
+}
+
+// Run supervises until procmon should exit and returns its exit code (SPEC 3.6):
+// 0 after a requested shutdown, a critical task's code, or the verdict on tasks
+// that all ended by themselves. Cancelling ctx is a requested shutdown.
+func (s *Supervisor) Run(ctx context.Context) int {
+	defer close(s.done)
+	s.emit(Event{Type: EvProcmonStarted, Pid: os.Getpid()})
+	for !s.finished() {
+		s.reconcile()
+		if s.finished() {
+			break
+		}
+		select {
+		case ev := <-s.events:
+			s.handle(ev)
+		case sig := <-s.sigs:
+			s.onSignal(sig)
+		case <-ctx.Done():
+			s.beginShutdown(0)
+			ctx = context.Background()
+		}
+	}
+	s.killStrays()
+	s.out.close()
+	if s.notifyDir != "" {
+		os.RemoveAll(s.notifyDir)
+	}
+	s.emit(Event{Type: EvProcmonStopped, ExitCode: &s.exitCode})
+	return s.exitCode
+}
+
+// post hands an event to the supervisor goroutine; after Run has returned it is dropped.
+func (s *Supervisor) post(ev any) {
+	select {
+	case s.events <- ev:
+	case <-s.done:
+	}
+}
+
+type exitEvent struct {
+	run  *run
+	exit signals.Exit
+}
+
+type orphanEvent struct{ exit signals.Exit }
+
+type timerKind int
+
+const (
+	timerBackoff timerKind = iota
+	timerKill
+	timerRecheck
+	timerMaxRuntime
+	timerReadyTimeout
+	timerShutdown
+	timerWaitFor
+)
+
+type timerEvent struct {
+	kind timerKind
+	inst *instance
+	run  *run
+	pre  *preSpawn
+	gen  int
+}
+
+func (s *Supervisor) after(d time.Duration, ev timerEvent) *time.Timer {
+	return time.AfterFunc(d, func() { s.post(ev) })
+}
+
+func (s *Supervisor) handle(ev any) {
+	switch ev := ev.(type) {
+	case exitEvent:
+		s.onExit(ev.run, ev.exit)
+	case orphanEvent:
+		s.emit(Event{Type: EvOrphanReaped, Pid: ev.exit.Pid})
+		s.recheckDraining()
+	case timerEvent:
+		s.onTimer(ev)
+	case monitorEvent:
+		s.onMonitor(ev)
+	case request:
+		ev.fn()
+		close(ev.done)
+	}
+}
+
+func (s *Supervisor) onTimer(ev timerEvent) {
+	switch ev.kind {
+	case timerBackoff:
+		s.onBackoffDone(ev.inst, ev.gen)
+	case timerWaitFor:
+		s.onWaitForTimeout(ev.inst, ev.pre)
+	case timerShutdown:
+		s.log.Warn("shutdown timeout: killing every remaining process")
+		s.killAll()
+	default:
+		if ev.run.inst.run != ev.run {
+			return // the run is gone; its timers are stale
+		}
+		s.onRunTimer(ev.run, ev.kind)
+	}
+}
+
+func (s *Supervisor) onSignal(ev signals.Event) {
+	switch ev.Action {
+	case signals.Shutdown:
+		if s.shutdown != nil && ev.Signal != quitSignal {
+			s.log.WithField("signal", ev.Signal.String()).Warn("second signal during shutdown: killing every remaining process")
+			s.killAll()
+			return
+		}
+		s.log.WithField("signal", ev.Signal.String()).Info("shutdown requested")
+		s.beginShutdown(0)
+	case signals.Maintenance:
+		s.log.Warn("SIGHUP: no [maintenance] configured, ignoring")
+	case signals.Reload:
+		s.log.Warn("SIGUSR1: reload is not available yet, ignoring")
+	case signals.ReopenLogs:
+		s.log.Info("SIGUSR2: no log files to reopen yet")
+	}
+}
+
+// request runs fn on the supervisor goroutine: the one way in for the control API.
+type request struct {
+	fn   func()
+	done chan struct{}
+}
+
+// Do runs fn on the supervisor goroutine and waits for it; it returns false when
+// the supervisor has already stopped.
+func (s *Supervisor) Do(fn func()) bool {
+	r := request{fn: fn, done: make(chan struct{})}
+	select {
+	case s.events <- r:
+	case <-s.done:
+		return false
+	}
+	select {
+	case <-r.done:
+		return true
+	case <-s.done:
+		return false
+	}
+}

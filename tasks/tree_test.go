@@ -1,0 +1,147 @@
+package tasks
+
+import (
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+const tree = `
+[tasks.parent]
+command = ["sleep", "1000"]
+restart_delay = "0s"
+stop_timeout = "5s"
+
+[tasks.child]
+command = ["sleep", "1000"]
+parent = "parent"
+
+[tasks.grandchild]
+command = ["sleep", "1000"]
+parent = "child"
+
+[tasks.sibling]
+command = ["sleep", "1000"]
+`
+
+func TestStartsChildrenOnlyAfterParentsAreReady(t *testing.T) {
+	h := start(t, tree)
+	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
+	events, _ := h.rec.snapshot()
+	seen := map[string]int{}
+	for n, ev := range events {
+		if ev.Type == EvTaskStarted || ev.Type == EvTaskReady {
+			seen[ev.Type+ev.Task] = n
+		}
+	}
+	assert.Less(t, seen[EvTaskReady+"parent"], seen[EvTaskStarted+"child"])
+	assert.Less(t, seen[EvTaskReady+"child"], seen[EvTaskStarted+"grandchild"])
+	assert.Equal(t, 0, h.stop())
+}
+
+func TestParentDeathRestartsItsSubtreeOnly(t *testing.T) {
+	h := start(t, tree)
+	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
+	parent, child, grandchild, sibling := h.pid("parent", 0), h.pid("child", 0), h.pid("grandchild", 0), h.pid("sibling", 0)
+
+	require.NoError(t, unix.Kill(parent, unix.SIGKILL))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "grandchild"))
+
+	events, _ := h.rec.snapshot()
+	order := indexOf(events, EvTaskExited, "grandchild", grandchild)
+	childExit := indexOf(events, EvTaskExited, "child", child)
+	parentRestart := indexAfter(events, EvTaskStarted, "parent", indexOf(events, EvTaskExited, "parent", parent))
+	require.GreaterOrEqual(t, order, 0, "grandchild never exited")
+	assert.Less(t, order, childExit, "deepest first: grandchild stops before child")
+	assert.Less(t, childExit, parentRestart, "the subtree is gone before the parent's new process starts")
+	assert.True(t, gone(child) && gone(grandchild), "old subtree processes are gone")
+
+	assert.NotEqual(t, child, h.pid("child", 0))
+	assert.NotEqual(t, grandchild, h.pid("grandchild", 0))
+	assert.Equal(t, sibling, h.pid("sibling", 0), "a task outside the subtree keeps its process")
+	stopped := h.rec.waitFor(t, is(EvSubtreeStopped, "parent"))
+	assert.Equal(t, []string{"child", "grandchild"}, stopped.Tasks)
+	assert.Equal(t, 0, h.stop())
+}
+
+func TestShutdownStopsLeavesFirst(t *testing.T) {
+	h := start(t, tree)
+	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
+	assert.Equal(t, 0, h.stop())
+	events, _ := h.rec.snapshot()
+	g := indexOf(events, EvTaskExited, "grandchild", 0)
+	c := indexOf(events, EvTaskExited, "child", 0)
+	p := indexOf(events, EvTaskExited, "parent", 0)
+	assert.True(t, g < c && c < p, "exit order grandchild, child, parent: %d %d %d", g, c, p)
+	for _, ev := range events {
+		if ev.Type == EvTaskExited {
+			assert.Equal(t, "SIGTERM", ev.Signal, "%s stopped by its stop signal", ev.Task)
+		}
+	}
+}
+
+func TestStopTimeoutKillsTheWholeGroup(t *testing.T) {
+	h := start(t, `
+[tasks.stubborn]
+command = ["sh", "-c", "trap '' TERM; sleep 1000 & echo child=$!; sleep 1000 & echo child=$!; wait"]
+stop_timeout = "300ms"
+`)
+	leader := h.pid("stubborn", 0)
+	var kids []int
+	require.Eventually(t, func() bool {
+		kids = childPids(h.out.String())
+		return len(kids) == 2
+	}, 10*time.Second, time.Millisecond)
+
+	began := time.Now()
+	assert.Equal(t, 0, h.stop(), "a requested shutdown exits 0 even when it had to kill")
+	took := time.Since(began)
+	assert.GreaterOrEqual(t, took, 300*time.Millisecond)
+	assert.Less(t, took, 2*time.Second)
+	waitGone(t, append(kids, leader)...)
+	h.rec.waitFor(t, is(EvStopTimeout, "stubborn"))
+}
+
+func TestStrayGroupMembersStopWithTheirLeader(t *testing.T) {
+	h := start(t, `
+[tasks.leaky]
+command = ["sh", "-c", "sleep 1000 & echo child=$!; exit 0"]
+restart = "never"
+start_time = "0s"
+`)
+	assert.Equal(t, 0, h.wait(), "a service that exits with an expected code under restart=never ends as expected")
+	kids := childPids(h.out.String())
+	require.Len(t, kids, 1)
+	waitGone(t, kids...)
+}
+
+var childLine = regexp.MustCompile(`child=(\d+)`)
+
+func childPids(out string) []int {
+	var pids []int
+	for _, m := range childLine.FindAllStringSubmatch(out, -1) {
+		pid, _ := strconv.Atoi(m[1])
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// indexOf finds the first event of typ for task (and pid, unless 0).
+func indexOf(events []Event, typ, task string, pid int) int {
+	return indexAfter(events, typ, task, -1, pid)
+}
+
+func indexAfter(events []Event, typ, task string, after int, pid ...int) int {
+	for n := after + 1; n < len(events); n++ {
+		ev := events[n]
+		if ev.Type == typ && ev.Task == task && (len(pid) == 0 || pid[0] == 0 || ev.Pid == pid[0]) {
+			return n
+		}
+	}
+	return -1
+}
