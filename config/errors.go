@@ -63,8 +63,11 @@ func (es Errors) sort() {
 func didYouMean(got string, known []string) string {
 	best, bestD := "", -1
 	for _, k := range known {
-		d := distance(strings.ToLower(got), strings.ToLower(k))
 		limit := max(1, len(k)/3)
+		if abs(len(got)-len(k)) > limit {
+			continue // the distance is at least the length difference
+		}
+		d := distance(strings.ToLower(got), strings.ToLower(k))
 		if d > limit || d >= len(got) || d >= len(k) {
 			continue
 		}
@@ -103,4 +106,11 @@ func distance(a, b string) int {
 		}
 	}
 	return d[len(ra)][len(rb)]
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -61,6 +61,9 @@ func DefaultSocket() string {
 	return fmt.Sprintf("/tmp/procmon-%d.sock", os.Getuid())
 }
 
+// parse decodes src twice: first generically, which only fails on TOML syntax and
+// lets checkShapes vet the table layout the typed decode depends on, then into
+// the raw structs, whose metadata reveals unknown keys.
 func (l *loader) parse(src string) *Config {
 	var generic map[string]any
 	if _, err := toml.Decode(src, &generic); err != nil {

@@ -62,17 +62,22 @@ func (e *execCheck) check(ctx context.Context) error {
 	}
 	out := capture(r)
 	var x signals.Exit
+	killed := false
 	select {
 	case x = <-exited:
 	case <-ctx.Done():
-		killGroup(pgid)
+		killGroup(pgid) // pgid 0: already reaped, its exit is on its way
+		killed = true
 		// The exit still comes from the reaper; waiting for it keeps the next
 		// check from ever overlapping this one.
 		x = <-exited
 	}
-	killGroup(pgid) // leftovers of a command that exited on its own
+	// Leftovers of the command (a background job) would pile up at every interval.
+	// The exit's pid names the group even when the leader was too quick for
+	// startGroup to learn it.
+	killGroup(x.Pid)
 	output := out.wait()
-	if ctx.Err() == nil && x.Code() == 0 {
+	if !killed && x.Code() == 0 {
 		return nil
 	}
 	return fmt.Errorf("command %s: %s%s", e.argv[0], x, excerpt(output, 3))

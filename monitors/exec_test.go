@@ -3,7 +3,9 @@ package monitors
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,6 +24,17 @@ func execCheckOf(t *testing.T, deps Deps, argv ...string) checker {
 	c, err := newExec(d, deps)
 	require.NoError(t, err)
 	return c
+}
+
+// recordGroups starts processes through the reaper and sends the process group of
+// each one (its pid, as it uses Setpgid) on groups when it exits.
+func recordGroups(groups chan<- int) startFunc {
+	return func(cmd *exec.Cmd, onExit func(signals.Exit)) error {
+		return reaper.Start(cmd, func(x signals.Exit) {
+			groups <- x.Pid
+			onExit(x)
+		})
+	}
 }
 
 func TestExecExitCodes(t *testing.T) {
@@ -52,14 +65,7 @@ func TestExecEnvAndDir(t *testing.T) {
 func TestExecTimeout(t *testing.T) {
 	deps := testDeps(t)
 	groups := make(chan int, 10)
-	deps.Start = func(cmd *exec.Cmd, onExit func(signals.Exit)) error {
-		err := reaper.Start(cmd, onExit)
-		if err == nil {
-			pid, _ := pidfdPid(*cmd.SysProcAttr.PidFD)
-			groups <- pid
-		}
-		return err
-	}
+	deps.Start = recordGroups(groups)
 	d := leaf("exec")
 	d.Command = []string{"sh", "-c", "echo started; sleep 30; echo never"}
 	d.Timeout = 100 * time.Millisecond
@@ -82,21 +88,28 @@ func TestExecTimeout(t *testing.T) {
 }
 
 func TestExecKilledReason(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	err := execCheckOf(t, testDeps(t), "sh", "-c", "echo started; sleep 30").check(ctx)
-	assert.EqualError(t, err, "command sh: killed by SIGKILL: started")
+	mark := filepath.Join(t.TempDir(), "started")
+	c := execCheckOf(t, testDeps(t), "sh", "-c", `echo started; : > "$1"; sleep 30`, "sh", mark)
+	done := make(chan error, 1)
+	go func() { done <- c.check(ctx) }()
+	// Cancel once the command has written its output, however slow the machine.
+	require.Eventually(t, func() bool { _, err := os.Stat(mark); return err == nil },
+		10*time.Second, time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		assert.EqualError(t, err, "command sh: killed by SIGKILL: started")
+	case <-time.After(10 * time.Second):
+		t.Fatal("check did not return after cancel")
+	}
 }
 
 func TestExecLeavesNothingBehind(t *testing.T) {
 	deps := testDeps(t)
 	groups := make(chan int, 1)
-	deps.Start = func(cmd *exec.Cmd, onExit func(signals.Exit)) error {
-		err := reaper.Start(cmd, onExit)
-		pid, _ := pidfdPid(*cmd.SysProcAttr.PidFD)
-		groups <- pid
-		return err
-	}
+	deps.Start = recordGroups(groups)
 	// The background sleep keeps the output pipe open: the check must not wait on it.
 	begin := time.Now()
 	assert.NoError(t, execCheckOf(t, deps, "sh", "-c", "sleep 30 & exit 0").check(context.Background()))

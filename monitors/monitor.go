@@ -129,11 +129,14 @@ func (b builder) build(name string) (node, error) {
 	case "notify":
 		return newNotify(name, b.deps.SocketDir, log)
 	}
+	if err := checkTiming(def); err != nil {
+		return nil, fmt.Errorf("monitor %q: %w", name, err)
+	}
 	c, err := b.leaf(def)
 	if err != nil {
 		return nil, fmt.Errorf("monitor %q: %w", name, err)
 	}
-	return newRunner(name, def, c, log)
+	return newRunner(name, def, c, log), nil
 }
 
 func (b builder) leaf(def *config.Monitor) (checker, error) {
@@ -142,9 +145,13 @@ func (b builder) leaf(def *config.Monitor) (checker, error) {
 		return newHTTP(def)
 	case "redis":
 		return newRedis(def)
-	case "port_in_use":
-		return portInUse(def.Address), nil
-	case "port_available":
+	case "port_in_use", "port_available":
+		if len(def.Address) == 0 {
+			return nil, errors.New("address is empty") // it would pass vacuously
+		}
+		if def.Type == "port_in_use" {
+			return portInUse(def.Address), nil
+		}
 		return portAvailable(def.Address), nil
 	case "exec":
 		return newExec(def, b.deps)

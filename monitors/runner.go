@@ -40,13 +40,18 @@ type runner struct {
 	closed   sync.Once
 }
 
-func newRunner(name string, def *config.Monitor, c checker, log logrus.FieldLogger) (node, error) {
-	// A zero interval would spin and a zero timeout would fail every check.
+// checkTiming refuses what config should never let through: a zero interval would
+// spin and a zero timeout would fail every check.
+func checkTiming(def *config.Monitor) error {
 	if def.Interval <= 0 || def.Timeout <= 0 || def.InitialDelay < 0 {
-		return nil, fmt.Errorf("monitor %q: interval and timeout must be positive, initial_delay not negative", name)
+		return errors.New("interval and timeout must be positive, initial_delay not negative")
 	}
+	return nil
+}
+
+func newRunner(name string, def *config.Monitor, c checker, log logrus.FieldLogger) *runner {
 	return &runner{name: name, c: c, interval: def.Interval, timeout: def.Timeout,
-		delay: def.InitialDelay, log: log}, nil
+		delay: def.InitialDelay, log: log}
 }
 
 // inflight is the check currently running. Its goroutine only sends on done, which

@@ -112,6 +112,9 @@ func BenchmarkOrphanReaping(b *testing.B) {
 [tasks.spawner]
 type = "oneshot"
 command = ["sh", "-c", "i=0; while [ $i -lt %d ]; do (sleep 1000 &); i=$((i+1)); done"]
+
+[tasks.keepalive]
+command = ["sleep", "1000"]
 `, n))
 		h.rec.waitFor(b, is(EvTaskExited, "spawner"))
 		var orphans []int

@@ -18,12 +18,12 @@ import (
 // environment plus the task's, credentials, and the instance's output streams.
 func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 	t := i.task.cfg
-	if i.stream == nil {
-		st, err := openStreams(t, i.name(), s.out)
+	if i.output == nil {
+		o, err := s.openOutput(t, i.name())
 		if err != nil {
 			return nil, err
 		}
-		i.stream = st
+		i.output = o
 	}
 	argv := t.Command
 	if t.Umask >= 0 {
@@ -34,7 +34,6 @@ func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 		return nil, cmd.Err
 	}
 	cmd.Dir = t.Dir
-	cmd.Stdout, cmd.Stderr = orDevNull(i.stream.childStdout), orDevNull(i.stream.childStderr)
 	extra, err := s.prepareMonitorEnv(r)
 	if err != nil {
 		return nil, err
@@ -57,6 +56,12 @@ func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 			cmd.Env = append(cmd.Env, "HOME="+home, "USER="+t.User, "LOGNAME="+t.User)
 		}
 	}
+	// Last: from here on, the monitors and pipes made must be closed by the caller.
+	stdout, stderr, err := i.output.pipes(s.hub)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = orDevNull(stdout), orDevNull(stderr)
 	return cmd, nil
 }
 
@@ -145,4 +150,10 @@ func orDevNull(f *os.File) io.Writer {
 		return nil
 	}
 	return f
+}
+
+func childOutput(cmd *exec.Cmd) []*os.File {
+	stdout, _ := cmd.Stdout.(*os.File)
+	stderr, _ := cmd.Stderr.(*os.File)
+	return []*os.File{stdout, stderr}
 }

@@ -150,8 +150,10 @@ func start(t testing.TB, toml string) *harness {
 	log := logrus.New()
 	log.SetOutput(h.log)
 	log.SetLevel(logrus.DebugLevel)
-	h.sup = New(Options{Config: loadConfig(t, toml), Reaper: testReaper, Log: log, Signals: h.sigs,
+	var err error
+	h.sup, err = New(Options{Config: loadConfig(t, toml), Reaper: testReaper, Log: log, Signals: h.sigs,
 		Observers: []Observer{h.rec}, Stdout: h.out, Stderr: h.out})
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.exit <- h.sup.Run(ctx) }()

@@ -23,9 +23,9 @@ type instance struct {
 	lastExit     *signals.Exit
 	backoffGen   int // invalidates backoff timers that were cancelled
 	backoff      interface{ Stop() bool }
-	stream       *streams
-	pre          *preSpawn // wait_for monitors in progress, before the process exists
-	waitedSince  time.Time // when wait_for began: the wait counts against ready_timeout
+	output       *taskOutput // opened at the first spawn
+	pre          *preSpawn   // wait_for monitors in progress, before the process exists
+	waitedSince  time.Time   // when wait_for began: the wait counts against ready_timeout
 }
 
 func newInstance(t *task, index int) *instance {
@@ -110,6 +110,8 @@ func (s *Supervisor) spawn(i *instance) {
 	cmd, err := s.command(i, r)
 	if err == nil {
 		err = s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
+		// The child holds its own copies; procmon's must go for the pipes to end with the run.
+		closeFiles(childOutput(cmd)...)
 	}
 	if err != nil {
 		ev := i.event(EvStartFailed)

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/signals"
 )
 
@@ -32,7 +34,9 @@ type Supervisor struct {
 	log       *logrus.Logger
 	observers []Observer
 	sigs      <-chan signals.Event
-	out       *outputMux
+	hub       *output.Hub
+	stdout    *output.Writer // where "inherit" output goes
+	stderr    *output.Writer
 
 	tasks map[string]*task
 	order []*task // topological, parents first
@@ -55,12 +59,16 @@ type task struct {
 }
 
 // New builds a supervisor for opts.Config. Nothing starts before Run.
-func New(opts Options) *Supervisor {
+func New(opts Options) (*Supervisor, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
+	}
+	hub, err := output.NewHub()
+	if err != nil {
+		return nil, fmt.Errorf("output: %w", err)
 	}
 	s := &Supervisor{
 		cfg:       opts.Config,
@@ -68,7 +76,9 @@ func New(opts Options) *Supervisor {
 		log:       opts.Log,
 		observers: opts.Observers,
 		sigs:      opts.Signals,
-		out:       newOutputMux(opts.Stdout, opts.Stderr),
+		hub:       hub,
+		stdout:    output.NewWriter(opts.Stdout),
+		stderr:    output.NewWriter(opts.Stderr),
 		tasks:     map[string]*task{},
 		events:    make(chan any, 4096),
 		done:      make(chan struct{}),
@@ -77,7 +87,7 @@ func New(opts Options) *Supervisor {
 	}
 	s.reaper.SetOrphanHandler(func(e signals.Exit) { s.post(orphanEvent{e}) })
 	s.buildTree(opts.Config)
-	return s
+	return s, nil
 }
 
 func (s *Supervisor) buildTree(cfg *config.Config) {
@@ -117,7 +127,7 @@ func (s *Supervisor) Run(ctx context.Context) int {
 		}
 	}
 	s.killStrays()
-	s.out.close()
+	s.closeOutput()
 	if s.notifyDir != "" {
 		os.RemoveAll(s.notifyDir)
 	}
@@ -237,5 +247,18 @@ func (s *Supervisor) Do(fn func()) bool {
 		return true
 	case <-s.done:
 		return false
+	}
+}
+
+// closeOutput lets the hub write the last lines of the last processes, then
+// closes the tasks' files.
+func (s *Supervisor) closeOutput() {
+	s.hub.Close(time.Second)
+	for _, t := range s.order {
+		for _, i := range t.instances {
+			if i.output != nil {
+				i.output.close()
+			}
+		}
 	}
 }

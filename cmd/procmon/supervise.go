@@ -33,12 +33,16 @@ func runSupervisor(a args) int {
 		return 2
 	}
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
-	sup := tasks.New(tasks.Options{
+	sup, err := tasks.New(tasks.Options{
 		Config:  cfg,
 		Reaper:  reaper,
 		Signals: listener.Events(),
 		Log:     log,
 	})
+	if err != nil {
+		log.WithError(err).Error("cannot start")
+		return 1
+	}
 	return sup.Run(context.Background())
 }
 
