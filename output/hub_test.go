@@ -77,3 +77,32 @@ func TestWriterPrefixesWholeLines(t *testing.T) {
 	s.WriteLine([]byte("hello"))
 	assert.Equal(t, "web.1 | hello\n", b.String())
 }
+
+func TestRingKeepsTheLastLinesAndFeedsFollowers(t *testing.T) {
+	r := NewRing("web", 1, 3)
+	ch := make(chan Line, 10)
+	stop := r.Follow(ch)
+	sink := r.Sink("stdout", nil)
+	for _, s := range []string{"a", "b", "c", "d"} {
+		sink.WriteLine([]byte(s))
+	}
+	stop()
+	sink.WriteLine([]byte("e"))
+	var texts []string
+	for _, l := range r.Last(10) {
+		texts = append(texts, l.Text)
+	}
+	assert.Equal(t, []string{"c", "d", "e"}, texts)
+	assert.Equal(t, []string{"d", "e"}, textsOf(r.Last(2)))
+	assert.Len(t, ch, 4, "a follower sees lines from when it started until it stopped")
+	first := <-ch
+	assert.Equal(t, Line{Time: first.Time, Task: "web", Instance: 1, Stream: "stdout", Text: "a"}, first)
+}
+
+func textsOf(lines []Line) []string {
+	var out []string
+	for _, l := range lines {
+		out = append(out, l.Text)
+	}
+	return out
+}

@@ -19,7 +19,7 @@ import (
 func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 	t := i.task.cfg
 	if i.output == nil {
-		o, err := s.openOutput(t, i.name())
+		o, err := s.openOutput(i)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/signals"
 )
 
@@ -18,18 +19,20 @@ type instance struct {
 	run          *run // nil when no process or process group of it is left
 	enabled      bool // false after `stop`, or with autostart = false, until `start`
 	recycle      bool // a restart was requested: run again once the current run is gone
+	removed      bool // scaled away: forgotten once its process is gone
 	failedStarts int  // consecutive
 	restarts     int
 	lastExit     *signals.Exit
 	backoffGen   int // invalidates backoff timers that were cancelled
 	backoff      interface{ Stop() bool }
 	output       *taskOutput // opened at the first spawn
+	logs         *output.Ring
 	pre          *preSpawn   // wait_for monitors in progress, before the process exists
 	waitedSince  time.Time   // when wait_for began: the wait counts against ready_timeout
 }
 
 func newInstance(t *task, index int) *instance {
-	i := &instance{task: t, index: index, enabled: t.cfg.Autostart}
+	i := &instance{task: t, index: index, enabled: t.cfg.Autostart, logs: output.NewRing(t.cfg.Name, index, logLines)}
 	if !i.enabled {
 		i.state = Stopped
 	}
@@ -37,9 +40,9 @@ func newInstance(t *task, index int) *instance {
 }
 
 // name is how logs and output prefixes show the instance: "web", or "web.2" when
-// the task has several.
+// the task has (or had, when scaled) several.
 func (i *instance) name() string {
-	if i.task.cfg.Instances == 1 {
+	if i.task.cfg.Instances == 1 && i.index == 0 {
 		return i.task.cfg.Name
 	}
 	return fmt.Sprintf("%s.%d", i.task.cfg.Name, i.index)
@@ -293,6 +296,10 @@ func (s *Supervisor) runGone(r *run) {
 		r.killTimer.Stop()
 	}
 	i.run = nil
+	if i.removed {
+		s.dropRemoved(i.task)
+		return
+	}
 	if i.recycle {
 		i.recycle = false
 		if i.state == Stopped || i.state == Pending {

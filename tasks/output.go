@@ -44,11 +44,15 @@ type taskOutput struct {
 	files          []*os.File
 }
 
-func (s *Supervisor) openOutput(t *config.Task, name string) (*taskOutput, error) {
+// logLines is how many recent lines of each instance `procmon logs` can show.
+const logLines = 1000
+
+func (s *Supervisor) openOutput(i *instance) (*taskOutput, error) {
+	t := i.task.cfg
 	o := &taskOutput{sharedStderr: t.Stderr == config.OutputStdout}
 	var err error
-	if o.stdout, err = o.sink(t.Stdout, name, s.stdout); err == nil && !o.sharedStderr {
-		o.stderr, err = o.sink(t.Stderr, name, s.stderr)
+	if o.stdout, err = o.sink(t.Stdout, i, "stdout", s.stdout); err == nil && !o.sharedStderr {
+		o.stderr, err = o.sink(t.Stderr, i, "stderr", s.stderr)
 	}
 	if err != nil {
 		o.close()
@@ -57,19 +61,20 @@ func (s *Supervisor) openOutput(t *config.Task, name string) (*taskOutput, error
 	return o, nil
 }
 
-func (o *taskOutput) sink(dest, name string, inherit *output.Writer) (output.Sink, error) {
+// sink sends a stream to its destination, and to the instance's ring for `logs`.
+func (o *taskOutput) sink(dest string, i *instance, stream string, inherit *output.Writer) (output.Sink, error) {
 	switch dest {
 	case config.OutputDiscard:
 		return nil, nil
 	case config.OutputInherit:
-		return inherit.Sink(name + " | "), nil
+		return i.logs.Sink(stream, inherit.Sink(i.name()+" | ")), nil
 	}
 	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	o.files = append(o.files, f)
-	return output.NewWriter(f).Sink(""), nil
+	return i.logs.Sink(stream, output.NewWriter(f).Sink("")), nil
 }
 
 // pipes makes the write ends for one run; the caller closes them once the process

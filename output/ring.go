@@ -1,0 +1,91 @@
+package output
+
+import (
+	"sync"
+	"time"
+)
+
+// Line is one line of a task's output as `procmon logs` shows it.
+type Line struct {
+	Time     time.Time `json:"time"`
+	Task     string    `json:"task"`
+	Instance int       `json:"instance"`
+	Stream   string    `json:"stream"` // stdout or stderr
+	Text     string    `json:"text"`
+}
+
+// Ring keeps the last lines of one task instance in memory and passes new ones
+// to followers. It grows only as lines come, so a quiet task costs nothing.
+type Ring struct {
+	mu        sync.Mutex
+	task      string
+	instance  int
+	size      int
+	lines     []Line
+	next      int // where the next line goes once the ring is full
+	followers map[chan Line]struct{}
+}
+
+// NewRing keeps up to size lines.
+func NewRing(task string, instance, size int) *Ring {
+	return &Ring{task: task, instance: instance, size: size, followers: map[chan Line]struct{}{}}
+}
+
+// Sink returns a sink that records each line of stream, then hands it to next
+// (which may be nil).
+func (r *Ring) Sink(stream string, next Sink) Sink {
+	return &ringSink{ring: r, stream: stream, next: next}
+}
+
+type ringSink struct {
+	ring   *Ring
+	stream string
+	next   Sink
+}
+
+func (s *ringSink) WriteLine(line []byte) {
+	s.ring.add(Line{Time: time.Now(), Task: s.ring.task, Instance: s.ring.instance, Stream: s.stream, Text: string(line)})
+	if s.next != nil {
+		s.next.WriteLine(line)
+	}
+}
+
+func (r *Ring) add(l Line) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.lines) < r.size {
+		r.lines = append(r.lines, l)
+	} else {
+		r.lines[r.next] = l
+		r.next = (r.next + 1) % r.size
+	}
+	for ch := range r.followers {
+		select {
+		case ch <- l:
+		default: // a follower that does not keep up loses lines, the task never waits
+		}
+	}
+}
+
+// Last returns up to n of the most recent lines, oldest first.
+func (r *Ring) Last(n int) []Line {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ordered := append(append([]Line(nil), r.lines[r.next:]...), r.lines[:r.next]...)
+	if n >= 0 && n < len(ordered) {
+		ordered = ordered[len(ordered)-n:]
+	}
+	return ordered
+}
+
+// Follow delivers every new line to ch until stop is called.
+func (r *Ring) Follow(ch chan Line) (stop func()) {
+	r.mu.Lock()
+	r.followers[ch] = struct{}{}
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		delete(r.followers, ch)
+		r.mu.Unlock()
+	}
+}

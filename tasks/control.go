@@ -1,0 +1,227 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"syscall"
+
+	"github.com/procmon/procmon/output"
+)
+
+// Errors of control requests; the API maps them to HTTP statuses.
+var (
+	ErrUnknownTask = errors.New("unknown task")
+	ErrConflict    = errors.New("not possible in this state")
+	ErrStopped     = errors.New("procmon is shutting down")
+)
+
+// Every control request runs on the supervisor goroutine through Do, whether it
+// comes from a signal, the API or the CLI: one code path per action.
+
+func (s *Supervisor) onTask(name string, fn func(t *task) error) error {
+	var err error
+	if !s.Do(func() {
+		t, ok := s.tasks[name]
+		if !ok {
+			err = fmt.Errorf("%w %q", ErrUnknownTask, name)
+			return
+		}
+		if s.shutdown != nil {
+			err = ErrStopped
+			return
+		}
+		err = fn(t)
+	}) {
+		return ErrStopped
+	}
+	return err
+}
+
+// Start enables every instance of name again: stopped, ended and fatal ones run
+// (with fresh start retries) once their parents are ready, and so does the
+// subtree that waited for them.
+func (s *Supervisor) Start(name string) error {
+	return s.onTask(name, func(t *task) error {
+		for _, i := range t.instances {
+			s.enable(i)
+		}
+		return nil
+	})
+}
+
+func (s *Supervisor) enable(i *instance) {
+	i.enabled = true
+	if i.run == nil && (i.state == Stopped || i.state.terminal()) {
+		i.failedStarts = 0
+		s.setState(i, Pending)
+	}
+}
+
+// Stop stops every instance of name after the tasks below it, and keeps them
+// stopped until Start (SPEC 3.4).
+func (s *Supervisor) Stop(name string) error {
+	return s.onTask(name, func(t *task) error {
+		for _, i := range t.instances {
+			i.enabled = false
+			if i.run != nil && i.run.exit == nil {
+				s.requestStop(i.run, causeTree)
+			}
+		}
+		return nil
+	})
+}
+
+// Restart stops every instance of name (its subtree first) and starts it again.
+func (s *Supervisor) Restart(name string) error {
+	return s.onTask(name, func(t *task) error {
+		for _, i := range t.instances {
+			if i.run != nil && i.run.exit == nil {
+				i.recycle = true
+				s.requestStop(i.run, causeTree)
+			}
+			s.enable(i)
+		}
+		return nil
+	})
+}
+
+// Scale runs n instances of name from now on; the highest indexes go first.
+func (s *Supervisor) Scale(name string, n int) error {
+	if n < 0 {
+		return fmt.Errorf("%w: instances must be 0 or more", ErrConflict)
+	}
+	return s.onTask(name, func(t *task) error {
+		enabled := len(t.instances) == 0 || t.instances[0].enabled
+		for len(t.instances) < n {
+			i := newInstance(t, len(t.instances))
+			i.enabled = enabled
+			if enabled {
+				i.state = Pending
+			}
+			t.instances = append(t.instances, i)
+		}
+		for _, i := range t.instances[n:] {
+			i.removed = true
+			i.enabled = false
+			if i.run != nil && i.run.exit == nil {
+				s.requestStop(i.run, causeTree)
+			}
+		}
+		s.dropRemoved(t)
+		return nil
+	})
+}
+
+// dropRemoved forgets scaled-away instances once their processes are gone.
+func (s *Supervisor) dropRemoved(t *task) {
+	kept := t.instances[:0]
+	for _, i := range t.instances {
+		if i.removed && i.run == nil && i.pre == nil {
+			s.cancelBackoff(i)
+			if i.output != nil {
+				i.output.close()
+			}
+			continue
+		}
+		kept = append(kept, i)
+	}
+	t.instances = kept
+}
+
+// Signal sends sig to the process group of every running instance of name.
+func (s *Supervisor) Signal(name string, sig syscall.Signal) error {
+	return s.onTask(name, func(t *task) error {
+		sent := false
+		for _, i := range t.instances {
+			if i.run != nil && i.run.exit == nil {
+				signalGroup(i.run.pid, sig)
+				sent = true
+			}
+		}
+		if !sent {
+			return fmt.Errorf("%w: %s has no running process", ErrConflict, name)
+		}
+		return nil
+	})
+}
+
+// Shutdown stops everything, as SIGTERM does.
+func (s *Supervisor) Shutdown() {
+	s.Do(func() { s.beginShutdown(0) })
+}
+
+// NotReady lists the autostart tasks that are not ready (empty: procmon is ready).
+func (s *Supervisor) NotReady() ([]string, error) {
+	var names []string
+	if !s.Do(func() {
+		for _, t := range s.order {
+			if t.cfg.Autostart && !t.ready() {
+				names = append(names, t.cfg.Name)
+			}
+		}
+	}) {
+		return nil, ErrStopped
+	}
+	return names, nil
+}
+
+// Logs returns up to n recent output lines of name's instances, oldest first.
+func (s *Supervisor) Logs(name string, n int) ([]output.Line, error) {
+	var rings []*output.Ring
+	if err := s.onTask(name, func(t *task) error {
+		rings = t.rings()
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var lines []output.Line
+	for _, r := range rings {
+		lines = append(lines, r.Last(n)...)
+	}
+	sort.SliceStable(lines, func(a, b int) bool { return lines[a].Time.Before(lines[b].Time) })
+	if n >= 0 && len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines, nil
+}
+
+// Follow sends every new output line of name's current instances to ch until ctx
+// ends. A reader that falls behind loses lines; the tasks never wait for it.
+func (s *Supervisor) Follow(ctx context.Context, name string, ch chan output.Line) error {
+	var rings []*output.Ring
+	if err := s.onTask(name, func(t *task) error {
+		rings = t.rings()
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, r := range rings {
+		stop := r.Follow(ch)
+		defer stop()
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return nil
+}
+
+func (t *task) rings() []*output.Ring {
+	var rings []*output.Ring
+	for _, i := range t.instances {
+		rings = append(rings, i.logs)
+	}
+	return rings
+}
+
+// Reload re-reads the configuration file and applies it (SPEC 3.11).
+func (s *Supervisor) Reload() error {
+	return fmt.Errorf("%w: reload is not implemented yet", ErrConflict)
+}
+
+// Maintenance runs the maintenance cycle (SPEC 3.10).
+func (s *Supervisor) Maintenance() error {
+	return fmt.Errorf("%w: maintenance is not implemented yet", ErrConflict)
+}

@@ -1,0 +1,113 @@
+package tasks
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/output"
+)
+
+func TestStopKeepsTheSubtreeDownUntilStart(t *testing.T) {
+	h := start(t, tree)
+	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
+	parent, child, sibling := h.pid("parent", 0), h.pid("child", 0), h.pid("sibling", 0)
+
+	require.NoError(t, h.sup.Stop("parent"))
+	h.waitState("parent", 0, Stopped)
+	waitGone(t, parent, child)
+	assert.Equal(t, Pending, h.instance("child", 0).State, "below a stopped task, tasks wait for it")
+	assert.Equal(t, sibling, h.pid("sibling", 0))
+
+	require.NoError(t, h.sup.Start("parent"))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "grandchild"))
+	assert.NotEqual(t, child, h.pid("child", 0))
+	assert.Equal(t, 0, h.stop())
+}
+
+func TestRestartRecyclesTheSubtree(t *testing.T) {
+	h := start(t, tree)
+	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
+	child, grandchild, parent := h.pid("child", 0), h.pid("grandchild", 0), h.pid("parent", 0)
+	require.NoError(t, h.sup.Restart("child"))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "grandchild"))
+	assert.NotEqual(t, child, h.pid("child", 0))
+	assert.NotEqual(t, grandchild, h.pid("grandchild", 0))
+	assert.Equal(t, parent, h.pid("parent", 0), "above the restarted task nothing moves")
+	assert.Equal(t, 0, h.rec.count(is(EvTaskBackoff, "child")), "a requested restart is not a failure")
+}
+
+func TestScaleDownToZeroAndBackUp(t *testing.T) {
+	h := start(t, `
+[tasks.pool]
+instances = 3
+command = ["sleep", "1000"]
+`)
+	h.rec.waitN(t, 3, 10*time.Second, is(EvTaskReady, "pool"))
+	pids := []int{h.pid("pool", 0), h.pid("pool", 1), h.pid("pool", 2)}
+	require.NoError(t, h.sup.Scale("pool", 1))
+	waitGone(t, pids[1], pids[2])
+	require.Eventually(t, func() bool { return len(h.sup.Status()) == 1 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, pids[0], h.pid("pool", 0))
+
+	require.NoError(t, h.sup.Scale("pool", 0))
+	waitGone(t, pids[0])
+	require.Eventually(t, func() bool { return len(h.sup.Status()) == 0 }, 10*time.Second, time.Millisecond)
+
+	require.NoError(t, h.sup.Scale("pool", 2))
+	h.pid("pool", 1)
+	assert.Len(t, h.sup.Status(), 2)
+	assert.Equal(t, 0, h.stop())
+}
+
+func TestControlErrors(t *testing.T) {
+	h := start(t, `
+[tasks.idle]
+command = ["sleep", "1000"]
+autostart = false
+`)
+	assert.ErrorIs(t, h.sup.Start("nope"), ErrUnknownTask)
+	assert.ErrorIs(t, h.sup.Signal("idle", unix.SIGHUP), ErrConflict)
+	notReady, err := h.sup.NotReady()
+	require.NoError(t, err)
+	assert.Empty(t, notReady, "a task without autostart does not count for readiness")
+	assert.Equal(t, Stopped, h.instance("idle", 0).State)
+	require.NoError(t, h.sup.Start("idle"))
+	h.pid("idle", 0)
+}
+
+func TestSignalAndLogs(t *testing.T) {
+	h := start(t, `
+[tasks.echo]
+command = ["sh", "-c", "trap 'echo got HUP' HUP; echo hello; while :; do sleep 0.01; done"]
+`)
+	require.Eventually(t, func() bool {
+		lines, err := h.sup.Logs("echo", 10)
+		return err == nil && len(lines) == 1
+	}, 10*time.Second, time.Millisecond)
+
+	follow := make(chan output.Line, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- h.sup.Follow(ctx, "echo", follow) }()
+	require.Eventually(t, func() bool {
+		_ = h.sup.Signal("echo", unix.SIGHUP)
+		select {
+		case l := <-follow:
+			return strings.Contains(l.Text, "got HUP")
+		case <-time.After(50 * time.Millisecond):
+			return false
+		}
+	}, 10*time.Second, time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	lines, err := h.sup.Logs("echo", 1)
+	require.NoError(t, err)
+	assert.Equal(t, "got HUP", lines[0].Text)
+	assert.Equal(t, "stdout", lines[0].Stream)
+}
