@@ -134,3 +134,45 @@ command = ["sleep", "1000"]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkReadyChain: ten tasks, each the parent of the next, each ready when
+// its port accepts connections (or when it says READY=1 over sd_notify); from Run
+// to the last one ready.
+func BenchmarkReadyChain(b *testing.B) {
+	for _, kind := range []string{"port", "notify"} {
+		b.Run(kind, func(b *testing.B) {
+			var total time.Duration
+			for range b.N {
+				toml := readyChain(kind, 10)
+				began := time.Now()
+				h := start(b, toml)
+				last := h.rec.waitFor(b, is(EvTaskReady, "link9"))
+				total += last.Time.Sub(began)
+				b.StopTimer()
+				h.stop()
+				b.StartTimer()
+			}
+			b.ReportMetric(ms(total/time.Duration(b.N)), "ms-chain-ready")
+		})
+	}
+}
+
+func readyChain(kind string, n int) string {
+	var c strings.Builder
+	c.WriteString("[monitors.sd]\ntype = \"notify\"\n")
+	for i := 0; i < n; i++ {
+		if kind == "notify" {
+			c.WriteString(helperTask(fmt.Sprintf("link%d", i), "notify"))
+			c.WriteString("ready = \"sd\"\n")
+		} else {
+			addr := freePort()
+			fmt.Fprintf(&c, "[monitors.port%d]\ntype = \"port_in_use\"\naddress = %q\n", i, addr)
+			c.WriteString(helperTask(fmt.Sprintf("link%d", i), "listen", addr))
+			fmt.Fprintf(&c, "ready = \"port%d\"\n", i)
+		}
+		if i > 0 {
+			fmt.Fprintf(&c, "parent = \"link%d\"\n", i-1)
+		}
+	}
+	return c.String()
+}

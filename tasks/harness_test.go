@@ -24,6 +24,9 @@ var testReaper *signals.Reaper
 
 func TestMain(m *testing.M) {
 	RunUmaskHelper(os.Args)
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(helper(mode, os.Args[1:]))
+	}
 	testReaper = signals.NewReaper(nil)
 	l := signals.Listen(testReaper)
 	signals.BecomeInit(true, logrus.New())

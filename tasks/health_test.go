@@ -1,0 +1,136 @@
+package tasks
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReadinessGatesChildren(t *testing.T) {
+	addr := freePort()
+	h := start(t, fmt.Sprintf(`
+[monitors.listening]
+type = "port_in_use"
+address = %q
+interval = "50ms"
+
+[tasks.server]
+command = ["sh", "-c", "sleep 0.2; exec \"$0\" \"$@\"", %q, %q]
+env = { %s = "listen" }
+ready = "listening"
+
+[tasks.client]
+parent = "server"
+command = ["sleep", "1000"]
+`, addr, testBinary(), addr, helperEnv))
+	h.rec.waitFor(t, is(EvTaskReady, "client"))
+	events, _ := h.rec.snapshot()
+	assert.Less(t, indexOf(events, EvTaskReady, "server", 0), indexOf(events, EvTaskStarted, "client", 0))
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err, "the server was ready only once its port accepted connections")
+	conn.Close()
+}
+
+func TestLivenessFailureRestartsTheSubtree(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	h := start(t, fmt.Sprintf(`
+[monitors.health]
+type = "http"
+url = "%s/health"
+interval = "20ms"
+
+[monitors.flaky]
+type = "retry"
+monitor = "health"
+retries = 1
+
+[tasks.api]
+command = ["sleep", "1000"]
+monitors = "flaky"
+restart_delay = "0s"
+
+[tasks.web]
+parent = "api"
+command = ["sleep", "1000"]
+`, srv.URL))
+	h.rec.waitFor(t, is(EvTaskReady, "web"))
+	api, web := h.pid("api", 0), h.pid("web", 0)
+	healthy.Store(false)
+	failed := h.rec.waitFor(t, is(EvMonitorFailed, "api"))
+	healthy.Store(true)
+	assert.Equal(t, "flaky", failed.Monitor)
+	assert.Contains(t, failed.Error, "500")
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "web"))
+	waitGone(t, api, web)
+	assert.Equal(t, 1, h.instance("api", 0).Restarts, "a liveness failure counts as a restart")
+	exited := h.rec.waitFor(t, is(EvTaskExited, "api"))
+	assert.Equal(t, "SIGTERM", exited.Signal, "stopped with its stop signal")
+}
+
+func TestWaitForHoldsTheSpawnUntilThePortIsFree(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	h := start(t, fmt.Sprintf(`
+[monitors.free]
+type = "port_available"
+address = %q
+interval = "20ms"
+
+[tasks.server]
+command = ["sleep", "1000"]
+wait_for = "free"
+`, held.Addr().String()))
+	h.waitState("server", 0, Starting)
+	assert.Equal(t, 0, h.rec.count(is(EvTaskStarted, "server")), "no spawn while the port is taken")
+	held.Close()
+	h.rec.waitFor(t, is(EvTaskReady, "server"))
+}
+
+func TestReadyTimeoutIsAFailedStart(t *testing.T) {
+	h := start(t, fmt.Sprintf(`
+[monitors.never]
+type = "port_in_use"
+address = %q
+interval = "10ms"
+
+[tasks.slow]
+command = ["sleep", "1000"]
+ready = "never"
+ready_timeout = "100ms"
+start_retries = 0
+`, freePort()))
+	assert.Equal(t, 1, h.wait())
+	h.rec.waitFor(t, is(EvTaskFatal, "slow"))
+	assert.Equal(t, "SIGTERM", h.rec.waitFor(t, is(EvTaskExited, "slow")).Signal)
+}
+
+func TestNotifyReadiness(t *testing.T) {
+	h := start(t, `
+[monitors.sd]
+type = "notify"
+
+`+helperTask("daemon", "notify")+`
+ready = "sd"
+
+[tasks.after]
+parent = "daemon"
+command = ["sleep", "1000"]
+`)
+	h.rec.waitFor(t, is(EvTaskReady, "after"))
+}
+
+
