@@ -220,8 +220,3 @@ func (t *task) rings() []*output.Ring {
 func (s *Supervisor) Reload() error {
 	return fmt.Errorf("%w: reload is not implemented yet", ErrConflict)
 }
-
-// Maintenance runs the maintenance cycle (SPEC 3.10).
-func (s *Supervisor) Maintenance() error {
-	return fmt.Errorf("%w: maintenance is not implemented yet", ErrConflict)
-}

@@ -132,5 +132,3 @@ command = ["sleep", "1000"]
 `)
 	h.rec.waitFor(t, is(EvTaskReady, "after"))
 }
-
-

@@ -27,8 +27,8 @@ type instance struct {
 	backoff      interface{ Stop() bool }
 	output       *taskOutput // opened at the first spawn
 	logs         *output.Ring
-	pre          *preSpawn   // wait_for monitors in progress, before the process exists
-	waitedSince  time.Time   // when wait_for began: the wait counts against ready_timeout
+	pre          *preSpawn // wait_for monitors in progress, before the process exists
+	waitedSince  time.Time // when wait_for began: the wait counts against ready_timeout
 }
 
 func newInstance(t *task, index int) *instance {
@@ -313,7 +313,7 @@ func (s *Supervisor) runGone(r *run) {
 func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 	t := i.task.cfg
 	if r.stopReq && r.cause == causeTree {
-		if i.enabled && s.shutdown == nil {
+		if i.enabled && s.shutdown == nil && s.maint == nil {
 			s.setState(i, Pending)
 		} else {
 			s.setState(i, Stopped)

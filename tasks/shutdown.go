@@ -17,6 +17,7 @@ func (s *Supervisor) beginShutdown(code int) {
 	s.exitCode = code
 	s.shutdown = &shutdownState{}
 	s.emit(Event{Type: EvShutdownStarted})
+	s.stopMaintenance()
 	if d := s.cfg.Procmon.ShutdownTimeout; d > 0 {
 		s.shutdown.timer = s.after(d, timerEvent{kind: timerShutdown})
 	}
@@ -32,6 +33,9 @@ func (s *Supervisor) killAll() {
 			}
 		}
 	}
+	if m := s.maint; m != nil && m.run != nil && !m.run.killed {
+		s.kill(m.run)
+	}
 }
 
 // finished tells whether Run should return: after a shutdown once no process is
@@ -46,7 +50,7 @@ func (s *Supervisor) finished() bool {
 		}
 		return true
 	}
-	if len(s.order) == 0 {
+	if len(s.order) == 0 || s.maint != nil {
 		return false
 	}
 	failed := false
@@ -68,6 +72,9 @@ func (s *Supervisor) finished() bool {
 }
 
 func (s *Supervisor) anyActive() bool {
+	if s.maint != nil && s.maint.run != nil {
+		return true
+	}
 	for _, t := range s.order {
 		if t.active() {
 			return true

@@ -44,7 +44,8 @@ type Supervisor struct {
 	events chan any
 	done   chan struct{}
 
-	shutdown  *shutdownState // nil until a shutdown begins
+	shutdown  *shutdownState    // nil until a shutdown begins
+	maint     *maintenanceState // nil outside a maintenance cycle
 	exitCode  int
 	draining  map[*run]struct{} // runs whose leader exited but whose group lives on
 	adopts    bool              // orphans of tasks come back to procmon (PID 1 or subreaper)
@@ -113,6 +114,7 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	s.emit(Event{Type: EvProcmonStarted, Pid: os.Getpid()})
 	for !s.finished() {
 		s.reconcile()
+		s.stepMaintenance()
 		if s.finished() {
 			break
 		}
@@ -160,6 +162,7 @@ const (
 	timerReadyTimeout
 	timerShutdown
 	timerWaitFor
+	timerMaintenance
 )
 
 type timerEvent struct {
@@ -177,6 +180,10 @@ func (s *Supervisor) after(d time.Duration, ev timerEvent) *time.Timer {
 func (s *Supervisor) handle(ev any) {
 	switch ev := ev.(type) {
 	case exitEvent:
+		if m := s.maint; m != nil && ev.run == m.run {
+			s.onMaintenanceExit(ev.run, ev.exit)
+			return
+		}
 		s.onExit(ev.run, ev.exit)
 	case orphanEvent:
 		s.emit(Event{Type: EvOrphanReaped, Pid: ev.exit.Pid})
@@ -197,6 +204,10 @@ func (s *Supervisor) onTimer(ev timerEvent) {
 		s.onBackoffDone(ev.inst, ev.gen)
 	case timerWaitFor:
 		s.onWaitForTimeout(ev.inst, ev.pre)
+	case timerMaintenance:
+		if m := s.maint; m != nil && ev.run == m.run {
+			s.onMaintenanceTimeout(ev.run)
+		}
 	case timerShutdown:
 		s.log.Warn("shutdown timeout: killing every remaining process")
 		s.killAll()
@@ -219,7 +230,7 @@ func (s *Supervisor) onSignal(ev signals.Event) {
 		s.log.WithField("signal", ev.Signal.String()).Info("shutdown requested")
 		s.beginShutdown(0)
 	case signals.Maintenance:
-		s.log.Warn("SIGHUP: no [maintenance] configured, ignoring")
+		_ = s.beginMaintenance() // logs why when it cannot start
 	case signals.Reload:
 		s.log.Warn("SIGUSR1: reload is not available yet, ignoring")
 	case signals.ReopenLogs:

@@ -1,0 +1,126 @@
+package tasks
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
+)
+
+// maintenanceState is a maintenance cycle in progress (SPEC 3.10): every task
+// stops, the maintenance command runs alone, then the tasks start again.
+type maintenanceState struct {
+	began time.Time
+	inst  *instance // a stand-in instance, so the command spawns like a task
+	run   *run      // nil until the tasks are all down
+}
+
+// Maintenance runs the maintenance cycle, as SIGHUP does.
+func (s *Supervisor) Maintenance() error {
+	var err error
+	if !s.Do(func() { err = s.beginMaintenance() }) {
+		return ErrStopped
+	}
+	return err
+}
+
+func (s *Supervisor) beginMaintenance() error {
+	switch {
+	case s.cfg.Maintenance == nil:
+		s.log.Warn("maintenance requested, but no [maintenance] is configured: ignored")
+		return fmt.Errorf("%w: no [maintenance] is configured", ErrConflict)
+	case s.maint != nil:
+		s.log.Warn("maintenance requested during a maintenance cycle: ignored")
+		return fmt.Errorf("%w: a maintenance cycle is running", ErrConflict)
+	case s.shutdown != nil:
+		return ErrStopped
+	}
+	s.maint = &maintenanceState{began: time.Now(), inst: maintenanceInstance(s.cfg)}
+	s.emit(Event{Type: EvMaintenanceStarted})
+	return nil
+}
+
+// maintenanceInstance describes the [maintenance] command as a oneshot task.
+func maintenanceInstance(cfg *config.Config) *instance {
+	m := cfg.Maintenance
+	t := &task{cfg: &config.Task{
+		Name: "maintenance", Type: config.Oneshot, Instances: 1, Command: m.Command,
+		Dir: m.Dir, Env: m.Env, User: m.User, Group: m.Group, Umask: -1,
+		Stdout: m.Stdout, Stderr: m.Stderr,
+		StopSignal: unix.SIGTERM, StopTimeout: cfg.Procmon.StopTimeout,
+	}}
+	return newInstance(t, 0)
+}
+
+// stepMaintenance starts the command once no task process is left.
+func (s *Supervisor) stepMaintenance() {
+	m := s.maint
+	if m == nil || m.run != nil || s.shutdown != nil || s.anyActive() {
+		return
+	}
+	r := &run{inst: m.inst}
+	cmd, err := s.command(m.inst, r)
+	if err == nil {
+		err = s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
+		closeFiles(childOutput(cmd)...)
+	}
+	if err != nil {
+		s.finishMaintenance(127, err.Error())
+		return
+	}
+	r.pid, r.proc, r.started = cmd.Process.Pid, cmd.Process, time.Now()
+	m.run = r
+	m.inst.run = r
+	s.log.WithField("pid", r.pid).Info("maintenance command started")
+	r.timers = append(r.timers, s.after(s.cfg.Maintenance.Timeout, timerEvent{kind: timerMaintenance, run: r}))
+}
+
+func (s *Supervisor) onMaintenanceExit(r *run, e signals.Exit) {
+	r.stopTimers()
+	_ = r.proc.Release()
+	signalGroup(r.pid, killSignal) // what the command left behind does not outlive it
+	s.finishMaintenance(e.Code(), "")
+}
+
+func (s *Supervisor) onMaintenanceTimeout(r *run) {
+	s.log.WithField("timeout", s.cfg.Maintenance.Timeout.String()).Warn("maintenance timed out: killing it")
+	s.kill(r)
+}
+
+// finishMaintenance ends the cycle: the tasks start again, or, when the command
+// failed and on_failure = "exit", procmon shuts down with its code.
+func (s *Supervisor) finishMaintenance(code int, why string) {
+	m := s.maint
+	s.maint = nil
+	if m.inst.output != nil {
+		m.inst.output.close()
+	}
+	ev := Event{Type: EvMaintenanceFinished, ExitCode: &code, Error: why}
+	ev.Delay = time.Since(m.began).Round(time.Millisecond).String()
+	s.emit(ev)
+	if s.shutdown != nil {
+		return
+	}
+	if code != 0 && s.cfg.Maintenance.OnFailure == "exit" {
+		s.beginShutdown(code)
+		return
+	}
+	for _, t := range s.order {
+		for _, i := range t.instances {
+			if i.enabled && i.state.terminal() {
+				i.failedStarts = 0
+				s.setState(i, Pending)
+			}
+		}
+	}
+}
+
+// stopMaintenance ends the command when procmon shuts down during a cycle.
+func (s *Supervisor) stopMaintenance() {
+	if m := s.maint; m != nil && m.run != nil && !m.run.signaled {
+		s.signalStop(m.run)
+	}
+}

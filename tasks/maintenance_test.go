@@ -1,0 +1,121 @@
+package tasks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/signals"
+)
+
+// maintained is a tree plus a maintenance command that reports how many task
+// processes it can still see (their command lines are unique to this test).
+const maintained = `
+[tasks.db]
+command = ["sleep", "1001"]
+
+[tasks.app]
+parent = "db"
+command = ["sleep", "1001"]
+
+[maintenance]
+command = ["sh", "-c", "echo backup left=$(cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\000' ' ' | grep -o 'sleep 100[1]' | wc -l)"]
+`
+
+func hup(h *harness) { h.sigs <- signals.Event{Action: signals.Maintenance, Signal: unix.SIGHUP} }
+
+func TestMaintenanceStopsEverythingRunsOnceAndRestarts(t *testing.T) {
+	h := start(t, maintained)
+	h.rec.waitFor(t, is(EvTaskReady, "app"))
+	db, app := h.pid("db", 0), h.pid("app", 0)
+	hup(h)
+	finished := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
+	assert.Equal(t, 0, *finished.ExitCode)
+	assert.Contains(t, h.out.String(), "maintenance | backup left=0\n", "no task process was left when the command ran")
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "app"))
+	assert.NotEqual(t, db, h.pid("db", 0))
+	assert.NotEqual(t, app, h.pid("app", 0))
+	events, _ := h.rec.snapshot()
+	again := indexOf(events, EvMaintenanceFinished, "", 0)
+	assert.Less(t, indexAfter(events, EvTaskReady, "db", again), indexAfter(events, EvTaskStarted, "app", again), "topological order again")
+	assert.Equal(t, 1, strings.Count(h.out.String(), "backup"))
+}
+
+func TestSecondHUPDuringMaintenanceIsIgnored(t *testing.T) {
+	h := start(t, `
+[tasks.db]
+command = ["sleep", "1000"]
+
+[maintenance]
+command = ["sh", "-c", "echo backup; sleep 0.3"]
+`)
+	h.rec.waitFor(t, is(EvTaskReady, "db"))
+	hup(h)
+	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceStarted })
+	hup(h)
+	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "db"))
+	assert.Equal(t, 1, h.rec.count(func(ev Event) bool { return ev.Type == EvMaintenanceStarted }))
+	assert.Contains(t, h.log.String(), "maintenance requested during a maintenance cycle: ignored")
+}
+
+func TestShutdownDuringMaintenanceDoesNotRestartTasks(t *testing.T) {
+	h := start(t, `
+[tasks.db]
+command = ["sleep", "1000"]
+
+[maintenance]
+command = ["sh", "-c", "echo pid=$$$$; exec sleep 1000"]
+`)
+	h.rec.waitFor(t, is(EvTaskReady, "db"))
+	hup(h)
+	var pid []int
+	require.Eventually(t, func() bool { pid = childPids(strings.ReplaceAll(h.out.String(), "pid=", "child=")); return len(pid) == 1 },
+		10*time.Second, time.Millisecond)
+	assert.Equal(t, 0, h.stop())
+	waitGone(t, pid...)
+	assert.Equal(t, 1, h.rec.count(is(EvTaskStarted, "db")), "tasks are not started again")
+}
+
+func TestMaintenanceTimeout(t *testing.T) {
+	for _, onFailure := range []string{"resume", "exit"} {
+		t.Run(onFailure, func(t *testing.T) {
+			h := start(t, fmt.Sprintf(`
+[tasks.db]
+command = ["sleep", "1000"]
+
+[maintenance]
+command = ["sleep", "1000"]
+timeout = "100ms"
+on_failure = %q
+`, onFailure))
+			h.rec.waitFor(t, is(EvTaskReady, "db"))
+			hup(h)
+			finished := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
+			assert.Equal(t, 128+9, *finished.ExitCode, "killed by SIGKILL")
+			if onFailure == "exit" {
+				assert.Equal(t, 137, h.wait())
+				return
+			}
+			h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "db"))
+		})
+	}
+}
+
+func TestHUPWithoutMaintenanceChangesNothing(t *testing.T) {
+	h := start(t, `
+[tasks.db]
+command = ["sleep", "1000"]
+`)
+	pid := h.pid("db", 0)
+	hup(h)
+	require.Eventually(t, func() bool { return strings.Contains(h.log.String(), "no [maintenance] is configured") },
+		10*time.Second, time.Millisecond)
+	assert.Equal(t, pid, h.pid("db", 0))
+	assert.ErrorIs(t, h.sup.Maintenance(), ErrConflict)
+}
