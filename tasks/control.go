@@ -93,25 +93,29 @@ func (s *Supervisor) Scale(name string, n int) error {
 		return fmt.Errorf("%w: instances must be 0 or more", ErrConflict)
 	}
 	return s.onTask(name, func(t *task) error {
-		enabled := len(t.instances) == 0 || t.instances[0].enabled
-		for len(t.instances) < n {
-			i := newInstance(t, len(t.instances))
-			i.enabled = enabled
-			if enabled {
-				i.state = Pending
-			}
-			t.instances = append(t.instances, i)
-		}
-		for _, i := range t.instances[n:] {
-			i.removed = true
-			i.enabled = false
-			if i.run != nil && i.run.exit == nil {
-				s.requestStop(i.run, causeTree)
-			}
-		}
-		s.dropRemoved(t)
+		s.scale(t, n)
 		return nil
 	})
+}
+
+func (s *Supervisor) scale(t *task, n int) {
+	enabled := len(t.instances) == 0 || t.instances[0].enabled
+	for len(t.instances) < n {
+		i := newInstance(t, len(t.instances))
+		i.enabled = enabled
+		if enabled {
+			i.state = Pending
+		}
+		t.instances = append(t.instances, i)
+	}
+	for _, i := range t.instances[n:] {
+		i.removed = true
+		i.enabled = false
+		if i.run != nil && i.run.exit == nil {
+			s.requestStop(i.run, causeTree)
+		}
+	}
+	s.dropRemoved(t)
 }
 
 // dropRemoved forgets scaled-away instances once their processes are gone.
@@ -128,6 +132,9 @@ func (s *Supervisor) dropRemoved(t *task) {
 		kept = append(kept, i)
 	}
 	t.instances = kept
+	if t.removed && len(kept) == 0 {
+		s.forget(t)
+	}
 }
 
 // Signal sends sig to the process group of every running instance of name.
@@ -214,9 +221,4 @@ func (t *task) rings() []*output.Ring {
 		rings = append(rings, i.logs)
 	}
 	return rings
-}
-
-// Reload re-reads the configuration file and applies it (SPEC 3.11).
-func (s *Supervisor) Reload() error {
-	return fmt.Errorf("%w: reload is not implemented yet", ErrConflict)
 }

@@ -148,13 +148,26 @@ func loadConfig(t testing.TB, toml string) *config.Config {
 // start runs a supervisor on toml until the test ends.
 func start(t testing.TB, toml string) *harness {
 	t.Helper()
+	return startConfig(t, loadConfig(t, toml))
+}
+
+// startFile runs a supervisor on the configuration file at path (for reloads).
+func startFile(t testing.TB, path string) *harness {
+	t.Helper()
+	cfg, err := config.Load(path)
+	require.NoError(t, err)
+	return startConfig(t, cfg)
+}
+
+func startConfig(t testing.TB, cfg *config.Config) *harness {
+	t.Helper()
 	h := &harness{t: t, rec: newRecorder(), exit: make(chan int, 1), out: &syncBuffer{}, log: &syncBuffer{},
 		sigs: make(chan signals.Event, 4)}
 	log := logrus.New()
 	log.SetOutput(h.log)
 	log.SetLevel(logrus.DebugLevel)
 	var err error
-	h.sup, err = New(Options{Config: loadConfig(t, toml), Reaper: testReaper, Log: log, Signals: h.sigs,
+	h.sup, err = New(Options{Config: cfg, Reaper: testReaper, Log: log, Signals: h.sigs,
 		Observers: []Observer{h.rec}, Stdout: h.out, Stderr: h.out})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -20,6 +20,7 @@ type instance struct {
 	enabled      bool // false after `stop`, or with autostart = false, until `start`
 	recycle      bool // a restart was requested: run again once the current run is gone
 	removed      bool // scaled away: forgotten once its process is gone
+	freshOutput  bool // the definition changed: reopen output at the next spawn
 	failedStarts int  // consecutive
 	restarts     int
 	lastExit     *signals.Exit
@@ -299,6 +300,9 @@ func (s *Supervisor) runGone(r *run) {
 	if i.removed {
 		s.dropRemoved(i.task)
 		return
+	}
+	if i.freshOutput {
+		s.reopenOutput(i)
 	}
 	if i.recycle {
 		i.recycle = false

@@ -75,7 +75,10 @@ command = ["sh", "-c", "echo pid=$$$$; exec sleep 1000"]
 	h.rec.waitFor(t, is(EvTaskReady, "db"))
 	hup(h)
 	var pid []int
-	require.Eventually(t, func() bool { pid = childPids(strings.ReplaceAll(h.out.String(), "pid=", "child=")); return len(pid) == 1 },
+	require.Eventually(t, func() bool {
+		pid = childPids(strings.ReplaceAll(h.out.String(), "pid=", "child="))
+		return len(pid) == 1
+	},
 		10*time.Second, time.Millisecond)
 	assert.Equal(t, 0, h.stop())
 	waitGone(t, pid...)

@@ -108,3 +108,13 @@ func closeFiles(files ...*os.File) {
 		}
 	}
 }
+
+// reopenOutput closes an idle instance's output so the next spawn opens it under
+// the task's current definition.
+func (s *Supervisor) reopenOutput(i *instance) {
+	i.freshOutput = false
+	if i.output != nil {
+		i.output.close()
+		i.output = nil
+	}
+}

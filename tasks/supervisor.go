@@ -30,6 +30,7 @@ type Options struct {
 // control requests) only posts events to it.
 type Supervisor struct {
 	cfg       *config.Config
+	file      string // the configuration file, for reloads
 	reaper    *signals.Reaper
 	log       *logrus.Logger
 	observers []Observer
@@ -53,6 +54,7 @@ type Supervisor struct {
 }
 
 type task struct {
+	removed   bool // gone from the configuration; forgotten once its processes are
 	cfg       *config.Task
 	instances []*instance
 	parents   []*task
@@ -73,6 +75,7 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	s := &Supervisor{
 		cfg:       opts.Config,
+		file:      opts.Config.File,
 		reaper:    opts.Reaper,
 		log:       opts.Log,
 		observers: opts.Observers,
@@ -93,17 +96,9 @@ func New(opts Options) (*Supervisor, error) {
 
 func (s *Supervisor) buildTree(cfg *config.Config) {
 	for _, name := range cfg.Graph.Order() {
-		t := &task{cfg: cfg.Tasks[name]}
-		s.tasks[name] = t
-		s.order = append(s.order, t)
-		for _, p := range cfg.Graph.Parents(name) {
-			t.parents = append(t.parents, s.tasks[p])
-			s.tasks[p].children = append(s.tasks[p].children, t)
-		}
-		for n := 0; n < t.cfg.Instances; n++ {
-			t.instances = append(t.instances, newInstance(t, n))
-		}
+		s.order = append(s.order, s.newTask(cfg.Tasks[name]))
 	}
+	s.relink(cfg, s.order)
 }
 
 // Run supervises until procmon should exit and returns its exit code (SPEC 3.6):
@@ -232,7 +227,7 @@ func (s *Supervisor) onSignal(ev signals.Event) {
 	case signals.Maintenance:
 		_ = s.beginMaintenance() // logs why when it cannot start
 	case signals.Reload:
-		s.log.Warn("SIGUSR1: reload is not available yet, ignoring")
+		go func() { _ = s.Reload() }() // Reload goes through Do, which the loop itself must not wait on
 	case signals.ReopenLogs:
 		s.log.Info("SIGUSR2: no log files to reopen yet")
 	}

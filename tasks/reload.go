@@ -1,0 +1,187 @@
+package tasks
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+
+	"github.com/procmon/procmon/config"
+)
+
+// Reload re-reads the configuration file and applies it (SPEC 3.11), as SIGUSR1
+// does. An invalid file changes nothing: its errors are logged and returned
+// (a config.Errors).
+func (s *Supervisor) Reload() error {
+	cfg, err := config.Load(s.file)
+	if err != nil {
+		s.logRejected(err)
+		return err
+	}
+	var applyErr error
+	if !s.Do(func() { applyErr = s.apply(cfg) }) {
+		return ErrStopped
+	}
+	return applyErr
+}
+
+func (s *Supervisor) logRejected(err error) {
+	var list config.Errors
+	if !errors.As(err, &list) {
+		s.log.WithError(err).Error("reload rejected: nothing changed")
+		return
+	}
+	for _, e := range list {
+		s.log.WithField("error", e.Error()).Error("reload rejected: nothing changed")
+	}
+}
+
+// apply moves the running tree to cfg: removed tasks stop with their subtrees,
+// changed ones restart with theirs, new ones start when their parents are ready,
+// and unchanged ones are not touched.
+func (s *Supervisor) apply(cfg *config.Config) error {
+	if s.shutdown != nil || s.maint != nil {
+		return fmt.Errorf("%w: cannot reload during shutdown or maintenance", ErrConflict)
+	}
+	var added, changed, removed []string
+	order := make([]*task, 0, len(cfg.Tasks))
+	for _, name := range cfg.Graph.Order() {
+		def := cfg.Tasks[name]
+		t, ok := s.tasks[name]
+		switch {
+		case !ok:
+			t = s.newTask(def)
+			added = append(added, name)
+		case !def.Equal(t.cfg) || monitorsChanged(s.cfg, cfg, def):
+			t.cfg = def
+			s.redefine(t)
+			changed = append(changed, name)
+		default:
+			t.cfg = def
+		}
+		t.parents, t.children = nil, nil
+		order = append(order, t)
+	}
+	for _, t := range s.order {
+		if _, kept := cfg.Tasks[t.cfg.Name]; !kept || t.removed {
+			if !t.removed {
+				removed = append(removed, t.cfg.Name)
+				s.remove(t)
+			}
+			order = append(order, t) // until its processes are gone; it keeps its old children
+		}
+	}
+	s.relink(cfg, order)
+	s.cfg, s.order = cfg, order
+	s.log.SetLevel(cfg.Procmon.LogLevel)
+	s.emit(Event{Type: EvReload, Tasks: sortedUnion(added, changed, removed)})
+	s.log.WithField("added", added).WithField("changed", changed).WithField("removed", removed).Info("reload applied")
+	return nil
+}
+
+func (s *Supervisor) newTask(def *config.Task) *task {
+	t := &task{cfg: def}
+	for n := 0; n < def.Instances; n++ {
+		t.instances = append(t.instances, newInstance(t, n))
+	}
+	s.tasks[def.Name] = t
+	return t
+}
+
+// redefine restarts every instance of t under its new definition, which also
+// fixes a task that had gone fatal.
+func (s *Supervisor) redefine(t *task) {
+	for _, i := range t.instances {
+		i.freshOutput = true
+		i.enabled = t.cfg.Autostart || i.enabled
+		if i.run != nil && i.run.exit == nil {
+			i.recycle = true
+			s.requestStop(i.run, causeTree)
+		} else if i.run == nil {
+			s.reopenOutput(i)
+		}
+		if i.run == nil && (i.state.terminal() || i.state == Stopped) && i.enabled {
+			i.failedStarts = 0
+			s.setState(i, Pending)
+		}
+	}
+	s.scale(t, t.cfg.Instances)
+}
+
+func (s *Supervisor) remove(t *task) {
+	t.removed = true
+	if s.tasks[t.cfg.Name] == t {
+		delete(s.tasks, t.cfg.Name)
+	}
+	s.scale(t, 0)
+}
+
+// relink rebuilds parent and child links from cfg's graph; removed tasks keep
+// their old children, which stop before them.
+func (s *Supervisor) relink(cfg *config.Config, order []*task) {
+	for _, t := range order {
+		if t.removed {
+			continue
+		}
+		for _, p := range cfg.Graph.Parents(t.cfg.Name) {
+			parent := s.tasks[p]
+			t.parents = append(t.parents, parent)
+			parent.children = append(parent.children, t)
+		}
+	}
+}
+
+// forget drops a removed task whose last instance is gone.
+func (s *Supervisor) forget(t *task) {
+	for n, o := range s.order {
+		if o == t {
+			s.order = append(s.order[:n], s.order[n+1:]...)
+			return
+		}
+	}
+}
+
+// monitorsChanged reports whether a monitor the task uses, directly or through
+// wrappers, is defined differently in next than in prev.
+func monitorsChanged(prev, next *config.Config, def *config.Task) bool {
+	seen := map[string]bool{}
+	var changed func(name string) bool
+	changed = func(name string) bool {
+		if seen[name] {
+			return false
+		}
+		seen[name] = true
+		a, b := prev.Monitors[name], next.Monitors[name]
+		if a == nil || b == nil {
+			return a != b
+		}
+		ac, bc := *a, *b
+		ac.Line, bc.Line = 0, 0
+		if !reflect.DeepEqual(ac, bc) {
+			return true
+		}
+		for _, inner := range append([]string{b.Monitor}, b.Children...) {
+			if inner != "" && changed(inner) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, names := range [][]string{def.WaitFor, def.Ready, def.Monitors} {
+		for _, name := range names {
+			if changed(name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sortedUnion(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,142 @@
+package tasks
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
+)
+
+const before = `
+[tasks.db]
+command = ["sleep", "1000"]
+
+[tasks.api]
+parent = "db"
+command = ["sleep", "1000"]
+
+[tasks.web]
+parent = "api"
+command = ["sleep", "1000"]
+
+[tasks.cron]
+command = ["sleep", "1000"]
+
+[tasks.old]
+command = ["sleep", "1000"]
+
+[tasks.oldchild]
+parent = "old"
+command = ["sleep", "1000"]
+`
+
+// after: api changed (so web restarts under it), cron moved under db, old and
+// oldchild removed, metrics added under db.
+const after = `
+[tasks.db]
+command = ["sleep", "1000"]
+
+[tasks.api]
+parent = "db"
+command = ["sleep", "1001"]
+
+[tasks.web]
+parent = "api"
+command = ["sleep", "1000"]
+
+[tasks.cron]
+parent = "db"
+command = ["sleep", "1000"]
+
+[tasks.metrics]
+parent = "db"
+command = ["sleep", "1000"]
+`
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+}
+
+func pids(h *harness, names ...string) map[string]int {
+	out := map[string]int{}
+	for _, n := range names {
+		out[n] = h.pid(n, 0)
+	}
+	return out
+}
+
+func TestReloadAppliesOnlyWhatChanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, before)
+	h := startFile(t, path)
+	for _, n := range []string{"web", "cron", "oldchild"} {
+		h.rec.waitFor(t, is(EvTaskReady, n))
+	}
+	old := pids(h, "db", "api", "web", "cron", "old", "oldchild")
+
+	writeFile(t, path, after)
+	require.NoError(t, h.sup.Reload())
+	h.rec.waitFor(t, is(EvTaskReady, "metrics"))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "web"))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "cron"))
+	waitGone(t, old["api"], old["web"], old["old"], old["oldchild"], old["cron"])
+
+	now := pids(h, "db", "api", "web", "cron", "metrics")
+	assert.Equal(t, old["db"], now["db"], "unchanged tasks keep their processes")
+	assert.NotEqual(t, old["api"], now["api"])
+	assert.NotEqual(t, old["web"], now["web"], "a changed task restarts with its subtree")
+	assert.Equal(t, []string{"db"}, h.instance("cron", 0).Parents, "a task given a parent moves in the tree")
+	require.Eventually(t, func() bool { return len(h.sup.Status()) == 5 }, 10*time.Second, time.Millisecond, "removed tasks are gone")
+
+	events, _ := h.rec.snapshot()
+	assert.Less(t, indexOf(events, EvTaskExited, "oldchild", old["oldchild"]), indexOf(events, EvTaskExited, "old", old["old"]),
+		"a removed task stops after its subtree")
+	reload := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvReload })
+	assert.Equal(t, []string{"api", "cron", "metrics", "old", "oldchild"}, reload.Tasks, "web restarts, but as part of api's subtree")
+}
+
+func TestInvalidReloadChangesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, before)
+	h := startFile(t, path)
+	h.rec.waitFor(t, is(EvTaskReady, "web"))
+	old := h.sup.Status()
+
+	writeFile(t, path, before+"\n[tasks.bad]\ncommand = []\nparent = \"nope\"\n")
+	err := h.sup.Reload()
+	var list config.Errors
+	require.ErrorAs(t, err, &list)
+	assert.Len(t, list, 2, "every error is reported")
+	assert.Contains(t, h.log.String(), "reload rejected")
+	assert.Contains(t, h.log.String(), `unknown parent \"nope\"`)
+	assert.Equal(t, old, h.sup.Status(), "same processes, same states")
+}
+
+func TestSIGUSR1Reloads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, "[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n")
+	h := startFile(t, path)
+	a := h.pid("a", 0)
+	writeFile(t, path, "[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n[tasks.b]\ncommand = [\"sleep\", \"1000\"]\n")
+	h.sigs <- signals.Event{Action: signals.Reload, Signal: unix.SIGUSR1}
+	h.rec.waitFor(t, is(EvTaskReady, "b"))
+	assert.Equal(t, a, h.pid("a", 0))
+}
+
+func TestReloadFixesAFatalTask(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, "[tasks.keep]\ncommand = [\"sleep\", \"1000\"]\n[tasks.broken]\ncommand = [\"/nonexistent\"]\nstart_retries = 0\n")
+	h := startFile(t, path)
+	h.rec.waitFor(t, is(EvTaskFatal, "broken"))
+	writeFile(t, path, "[tasks.keep]\ncommand = [\"sleep\", \"1000\"]\n[tasks.broken]\ncommand = [\"sleep\", \"1000\"]\nstart_retries = 0\n")
+	require.NoError(t, h.sup.Reload())
+	h.rec.waitFor(t, is(EvTaskReady, "broken"))
+}
