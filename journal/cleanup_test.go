@@ -1,0 +1,126 @@
+package journal
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/tasks"
+)
+
+// previousRun writes a journal as a procmon that died would have left it: its
+// tasks started and never exited.
+func previousRun(t *testing.T, pids ...int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "journal")
+	log, _ := quietLog()
+	j, err := Open(path, log)
+	require.NoError(t, err)
+	j.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
+	for n, pid := range pids {
+		j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "task" + strconv.Itoa(n), Pid: pid})
+	}
+	require.NoError(t, j.Close())
+	return path
+}
+
+func appendRecord(t *testing.T, path string, rec record) {
+	t.Helper()
+	line, err := json.Marshal(rec)
+	require.NoError(t, err)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	require.NoError(t, err)
+	_, err = f.Write(append(line, '\n'))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+}
+
+func TestCleanupStopsATaskLeftByAPreviousRun(t *testing.T) {
+	p := startProc(t, "sleep", "1000")
+	path := previousRun(t, p.pid)
+	log, hook := quietLog()
+
+	start := time.Now()
+	require.NoError(t, Cleanup(path, 10*time.Second, log))
+	assert.Less(t, time.Since(start), 5*time.Second, "SIGTERM was enough: no wait for the timeout")
+	assert.Equal(t, unix.SIGTERM, p.exit(t).Signal())
+	assert.Equal(t, "stopping a process left running by a previous procmon", hook.Entries[0].Message)
+	assert.Equal(t, "task0", hook.Entries[0].Data["task"])
+}
+
+func TestCleanupKillsALeftoverThatIgnoresSIGTERM(t *testing.T) {
+	p := startProc(t, "sh", "-c", `trap "" TERM; sleep 1000`)
+	// The trap must be in place, or SIGTERM would do and nothing would be tested.
+	require.Eventually(t, func() bool { return ignoresTERM(p.pid) }, 10*time.Second, time.Millisecond)
+	path := previousRun(t, p.pid)
+	log, _ := quietLog()
+
+	require.NoError(t, Cleanup(path, 50*time.Millisecond, log))
+	assert.Equal(t, unix.SIGKILL, p.exit(t).Signal())
+}
+
+func ignoresTERM(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(rest), 16, 64)
+			return err == nil && mask&(1<<(unix.SIGTERM-1)) != 0
+		}
+	}
+	return false
+}
+
+func TestCleanupLeavesAPidNowHeldByAnotherProcess(t *testing.T) {
+	p := startProc(t, "sleep", "1000")
+	st, err := readStat(p.pid)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "journal")
+	// The recorded process started earlier: this one only got its pid later.
+	appendRecord(t, path, record{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid, StartTime: st.start - 1, BootID: bootID()})
+	log, _ := quietLog()
+
+	require.NoError(t, Cleanup(path, 50*time.Millisecond, log))
+	assert.True(t, p.running(), "an unrelated process must survive")
+}
+
+func TestCleanupLeavesTasksThatExitedAndOtherBoots(t *testing.T) {
+	exited := startProc(t, "sleep", "1000")
+	otherBoot := startProc(t, "sleep", "1000")
+	path := previousRun(t, exited.pid)
+	appendRecord(t, path, record{Type: tasks.EvTaskExited, Task: "task0", Pid: exited.pid})
+	st, err := readStat(otherBoot.pid)
+	require.NoError(t, err)
+	appendRecord(t, path, record{Type: tasks.EvTaskStarted, Pid: otherBoot.pid, StartTime: st.start, BootID: "another-boot"})
+	log, _ := quietLog()
+
+	require.NoError(t, Cleanup(path, 50*time.Millisecond, log))
+	assert.True(t, exited.running(), "its task_exited says the recorded process is gone")
+	assert.True(t, otherBoot.running(), "start times of another boot compare with nothing")
+}
+
+func TestCleanupReadsTheRotatedJournalToo(t *testing.T) {
+	p := startProc(t, "sleep", "1000")
+	path := previousRun(t, p.pid)
+	require.NoError(t, os.Rename(path, path+".1"))
+	appendRecord(t, path, record{Type: typeRotated, File: path + ".1"})
+	log, _ := quietLog()
+
+	require.NoError(t, Cleanup(path, 10*time.Second, log))
+	assert.Equal(t, unix.SIGTERM, p.exit(t).Signal())
+}
+
+func TestCleanupWithoutAJournalDoesNothing(t *testing.T) {
+	log, _ := quietLog()
+	assert.NoError(t, Cleanup(filepath.Join(t.TempDir(), "none"), time.Second, log))
+}

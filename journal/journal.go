@@ -1,0 +1,181 @@
+// Package journal appends procmon's events to a locked JSON-lines file and, at
+// the next start, stops the processes that a previous run left behind.
+package journal
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/procmon/procmon/tasks"
+)
+
+// DefaultMaxSize is the size past which the journal is rotated to PATH.1.
+const DefaultMaxSize = 10 << 20
+
+// typeRotated marks the first line of a journal that was rotated; readers that
+// only know the event types of SPEC 3.8 skip it.
+const typeRotated = "journal_rotated"
+
+// journalTypes are the event types written; the others are log-only.
+var journalTypes = map[string]bool{
+	tasks.EvProcmonStarted: true, tasks.EvTaskStarted: true, tasks.EvTaskReady: true,
+	tasks.EvTaskExited: true, tasks.EvMonitorFailed: true, tasks.EvTaskBackoff: true,
+	tasks.EvTaskFatal: true, tasks.EvSubtreeStopped: true, tasks.EvReload: true,
+	tasks.EvMaintenanceStarted: true, tasks.EvMaintenanceFinished: true,
+	tasks.EvShutdownStarted: true, tasks.EvProcmonStopped: true,
+}
+
+// record is one journal line. StartTime and BootID let the next run tell a task
+// process from an unrelated one that was given the same pid later.
+type record struct {
+	Time      time.Time `json:"time"`
+	Type      string    `json:"type"`
+	Task      string    `json:"task,omitempty"`
+	Instance  *int      `json:"instance,omitempty"`
+	Pid       int       `json:"pid,omitempty"`
+	ExitCode  *int      `json:"exit_code,omitempty"`
+	Signal    string    `json:"signal,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Monitor   string    `json:"monitor,omitempty"`
+	Tasks     []string  `json:"tasks,omitempty"`
+	Delay     string    `json:"delay,omitempty"`
+	StartTime uint64    `json:"start_time,omitempty"`
+	BootID    string    `json:"boot_id,omitempty"`
+	File      string    `json:"file,omitempty"` // journal_rotated: where the older lines went
+}
+
+// Option adjusts a Journal at Open.
+type Option func(*Journal)
+
+// MaxSize sets the size in bytes past which the journal rotates (DefaultMaxSize
+// otherwise); 0 or less never rotates.
+func MaxSize(n int64) Option { return func(j *Journal) { j.maxSize = n } }
+
+// Journal is the open, locked journal file. Observe and Close may be called from
+// different goroutines.
+type Journal struct {
+	path    string
+	log     logrus.FieldLogger
+	maxSize int64
+	bootID  string
+
+	mu      sync.Mutex
+	f       *os.File // nil once closed
+	size    int64
+	failing bool // a write or rotation failed and was logged; log again only after a success
+}
+
+// Open opens (or creates) the journal at path for appending and takes its lock.
+// A second procmon on the same journal gets an error that matches ErrLocked.
+func Open(path string, log logrus.FieldLogger, opts ...Option) (*Journal, error) {
+	f, err := openLocked(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	j := &Journal{path: path, log: log, maxSize: DefaultMaxSize, bootID: bootID(), f: f, size: fi.Size()}
+	for _, o := range opts {
+		o(j)
+	}
+	return j, nil
+}
+
+// Observe appends ev when its type is a journal type. It writes to a local file
+// and never waits for anything else; a failing write is logged once and skipped.
+func (j *Journal) Observe(ev tasks.Event) {
+	if !journalTypes[ev.Type] {
+		return
+	}
+	rec := j.record(ev)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return
+	}
+	j.append(rec)
+	if ev.Type == tasks.EvProcmonStopped {
+		// The last event of a run: make it durable, the lock stays until Close.
+		if err := j.f.Sync(); err != nil {
+			j.fail("cannot sync journal", err)
+		}
+	}
+}
+
+func (j *Journal) record(ev tasks.Event) record {
+	rec := record{
+		Time: ev.Time, Type: ev.Type, Task: ev.Task, Pid: ev.Pid, ExitCode: ev.ExitCode,
+		Signal: ev.Signal, Error: ev.Error, Monitor: ev.Monitor, Tasks: ev.Tasks, Delay: ev.Delay,
+	}
+	if rec.Time.IsZero() {
+		rec.Time = time.Now()
+	}
+	if ev.Task != "" {
+		instance := ev.Instance
+		rec.Instance = &instance
+	}
+	if ev.Type == tasks.EvTaskStarted && ev.Pid > 0 {
+		// Read now, while the process is surely ours: it is what Cleanup compares.
+		if st, err := readStat(ev.Pid); err == nil {
+			rec.StartTime, rec.BootID = st.start, j.bootID
+		}
+	}
+	return rec
+}
+
+// append writes one line; the caller holds mu.
+func (j *Journal) append(rec record) {
+	line, err := json.Marshal(rec)
+	if err != nil {
+		j.fail("cannot encode journal event", err)
+		return
+	}
+	line = append(line, '\n')
+	n, err := j.f.Write(line)
+	j.size += int64(n)
+	if err != nil {
+		j.fail("cannot write journal", err)
+		return
+	}
+	j.recovered()
+	// The rotation note never rotates again, however small the limit.
+	if j.maxSize > 0 && j.size >= j.maxSize && rec.Type != typeRotated {
+		j.rotate()
+	}
+}
+
+// fail logs the first of a run of failures: a full disk must not flood the log.
+func (j *Journal) fail(msg string, err error) {
+	if !j.failing {
+		j.failing = true
+		j.log.WithError(err).WithField("journal", j.path).Error(msg + "; further errors are not logged until it recovers")
+	}
+}
+
+func (j *Journal) recovered() {
+	if j.failing {
+		j.failing = false
+		j.log.WithField("journal", j.path).Info("journal writable again")
+	}
+}
+
+// Close releases the lock and closes the file; later events are ignored. It is
+// safe to call more than once.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}

@@ -1,0 +1,57 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// rotate moves the full journal to PATH.1 (replacing an older one) and goes on in
+// a new file at PATH. The new file is locked before it takes the name, and the old
+// one keeps its lock until then, so at every moment the file named PATH is locked:
+// a second procmon starting during a rotation is still refused. The caller holds mu.
+func (j *Journal) rotate() {
+	old := j.path + ".1"
+	nf, err := j.lockedSuccessor()
+	if err == nil {
+		err = replace(j.path, old, nf.Name())
+		if err != nil {
+			nf.Close()
+			os.Remove(nf.Name())
+		}
+	}
+	if err != nil {
+		j.fail("cannot rotate journal", err)
+		return
+	}
+	j.f.Close()
+	j.f, j.size = nf, 0
+	j.log.WithField("journal", j.path).WithField("previous", old).Info("journal rotated")
+	j.append(record{Time: time.Now(), Type: typeRotated, File: old})
+}
+
+// lockedSuccessor creates and locks the file that will become the journal. A stale
+// one from a crash during an earlier rotation is ours to remove: we hold the lock.
+func (j *Journal) lockedSuccessor() (*os.File, error) {
+	tmp := j.path + ".new"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return openLocked(tmp, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL)
+}
+
+// replace makes path's file the old one and next the new path. With a hard link,
+// path never stops existing; without (some filesystems), it is missing for an
+// instant between two renames.
+func replace(path, old, next string) error {
+	if err := os.Remove(old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.Link(path, old); err != nil {
+		if err := os.Rename(path, old); err != nil {
+			return fmt.Errorf("journal %s: %w", path, err)
+		}
+	}
+	return os.Rename(next, path)
+}
