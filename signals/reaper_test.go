@@ -1,0 +1,127 @@
+package signals
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	reaper  *Reaper
+	orphans = make(chan Exit, 1024)
+)
+
+func TestMain(m *testing.M) {
+	reaper = NewReaper(func(e Exit) { orphans <- e })
+	l := Listen(reaper)
+	BecomeInit(true, logrus.New())
+	code := m.Run()
+	l.Stop()
+	os.Exit(code)
+}
+
+// Many goroutines start processes that exit at once, racing the reaper: every
+// exit must reach its own callback exactly once.
+func TestEveryExitArrivesExactlyOnce(t *testing.T) {
+	const n = 300
+	var (
+		mu    sync.Mutex
+		seen  = map[int]int{}
+		wg    sync.WaitGroup
+		count atomic.Int32
+		done  = make(chan struct{})
+	)
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n/6; i++ {
+				cmd := exec.Command("sh", "-c", "exit 3")
+				require.NoError(t, reaper.Start(cmd, func(e Exit) {
+					mu.Lock()
+					seen[e.Pid]++
+					mu.Unlock()
+					assert.Equal(t, 3, e.Code())
+					if count.Add(1) == n {
+						close(done)
+					}
+				}))
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("only %d of %d exits arrived", count.Load(), n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, seen, n)
+	for pid, times := range seen {
+		assert.Equal(t, 1, times, "pid %d reported %d times", pid, times)
+	}
+}
+
+func TestOrphansGoToTheOrphanCallback(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 0.05 & echo $!")
+	out, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd.Stdout = w
+	exited := make(chan Exit, 1)
+	require.NoError(t, reaper.Start(cmd, func(e Exit) { exited <- e }))
+	w.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(out)
+	var orphanPid int
+	_, err = fmt.Sscan(strings.TrimSpace(buf.String()), &orphanPid)
+	require.NoError(t, err)
+	<-exited
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-orphans:
+			if e.Pid == orphanPid {
+				assert.Equal(t, 0, e.Code())
+				return
+			}
+		case <-deadline:
+			t.Fatal("the orphan's exit never arrived")
+		}
+	}
+}
+
+func TestStartRefusesStreamsOnlyCmdWaitCouldFlush(t *testing.T) {
+	cmd := exec.Command("true")
+	cmd.Stdout = &bytes.Buffer{}
+	assert.ErrorIs(t, reaper.Start(cmd, func(Exit) {}), ErrUnsupportedIO)
+}
+
+func TestExitCodeOfASignalIsShellStyle(t *testing.T) {
+	cmd := exec.Command("sleep", "1000")
+	exited := make(chan Exit, 1)
+	require.NoError(t, reaper.Start(cmd, func(e Exit) { exited <- e }))
+	require.NoError(t, unix.Kill(cmd.Process.Pid, unix.SIGKILL))
+	e := <-exited
+	assert.Equal(t, 137, e.Code())
+	assert.Equal(t, unix.SIGKILL, e.Signal())
+	assert.Equal(t, "killed by SIGKILL", e.String())
+}
+
+func TestAdoptedListsOnlyProcessesProcmonDidNotStart(t *testing.T) {
+	started := exec.Command("sleep", "1000")
+	require.NoError(t, reaper.Start(started, func(Exit) {}))
+	defer unix.Kill(started.Process.Pid, unix.SIGKILL)
+	assert.NotContains(t, reaper.Adopted(), started.Process.Pid)
+}
