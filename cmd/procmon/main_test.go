@@ -205,3 +205,18 @@ parent = "redsi"
 		assert.Contains(t, string(out), `procmon.toml:7: tasks.web.parent: unknown parent "redsi" (did you mean "redis"?)`, sub)
 	}
 }
+
+// procmon started with a signal ignored (as nohup or a shell's & do) must not
+// pass SIG_IGN on to its tasks.
+func TestIgnoredSignalsAreNotInherited(t *testing.T) {
+	cfg := writeConfig(t, `
+[tasks.sigs]
+type = "oneshot"
+command = ["grep", "^SigIgn", "/proc/self/status"]
+`)
+	cmd := exec.Command("sh", "-c", `trap '' PIPE INT; exec "$0" -c "$1"`, os.Args[0], cfg)
+	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "sigs | SigIgn:\t0000000000000000")
+}
