@@ -49,6 +49,10 @@ type Listener struct {
 // never be missed, runc #5208) and then for the signals of SPEC 3.7. It must run
 // before the first child is started. Registering also keeps the Go runtime from
 // dying on SIGTERM or SIGHUP, which as PID 1 would leave no teardown at all.
+// Children start with default dispositions because every signal is caught, never
+// ignored: the runtime catches all but SIGHUP and SIGINT when they were ignored
+// at start (nohup, a shell's &), and those two are caught here; exec resets
+// caught signals to their default.
 // signal.Notify never blocks, so the channel is buffered generously.
 func Listen(r *Reaper) *Listener {
 	l := &Listener{
@@ -60,7 +64,6 @@ func Listen(r *Reaper) *Listener {
 	for sig := range actions {
 		signal.Notify(l.ch, sig)
 	}
-	catchIgnored(l.ch)
 	go l.loop(r)
 	// Zombies left from before registration would never get their own SIGCHLD.
 	l.ch <- unix.SIGCHLD
@@ -85,29 +88,13 @@ func (l *Listener) loop(r *Reaper) {
 				r.Reap()
 				continue
 			}
-			action, ok := actions[sig]
-			if !ok {
-				continue // caught only so that children do not inherit SIG_IGN
-			}
 			select {
-			case l.events <- Event{Action: action, Signal: sig.(syscall.Signal)}:
+			case l.events <- Event{Action: actions[sig], Signal: sig.(syscall.Signal)}:
 			case <-l.done:
 				return
 			}
 		case <-l.done:
 			return
-		}
-	}
-}
-
-// catchIgnored catches, and then drops, every signal procmon was started with
-// ignored (nohup's SIGHUP, a shell's background SIGINT): exec resets caught
-// signals to their default but keeps ignored ones ignored, and children must
-// start with default dispositions (SPEC 3.7).
-func catchIgnored(ch chan os.Signal) {
-	for sig := syscall.Signal(1); sig < 32; sig++ {
-		if sig != unix.SIGKILL && sig != unix.SIGSTOP && signal.Ignored(sig) {
-			signal.Notify(ch, sig)
 		}
 	}
 }
