@@ -1,0 +1,144 @@
+package output
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// File is a task output file: a Sink that appends each line, rotates the file by
+// size and reopens it on request (SIGUSR2, after logrotate moved it away). Lines
+// come from the hub's goroutine and Reopen from another; one mutex orders them, so
+// every line lands whole in either the old file or the new one.
+type File struct {
+	path    string
+	maxSize int64 // 0 = never rotate
+	backups int
+
+	mu   sync.Mutex
+	f    *os.File // nil once closed
+	size int64
+	buf  []byte
+	err  error // the last write or rotation error, kept until a write succeeds
+}
+
+// OpenFile opens path for appending. With maxSize > 0, a line that would take
+// the file past maxSize bytes first moves it to PATH.1 (PATH.1 to PATH.2 and so
+// on), keeping backups old files; with backups 0 the old content is dropped.
+func OpenFile(path string, maxSize int64, backups int) (*File, error) {
+	f, size, err := openAppend(path)
+	if err != nil {
+		return nil, err
+	}
+	return &File{path: path, maxSize: maxSize, backups: max(backups, 0), f: f, size: size}, nil
+}
+
+func openAppend(path string) (*os.File, int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
+// WriteLine appends line and a newline in one write. A full disk or a failed
+// rotation must not stop the task: the error is kept for Err, and the line is
+// written to the current file if there still is one.
+func (w *File) WriteLine(line []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return
+	}
+	var rotateErr error
+	if n := int64(len(line)) + 1; w.maxSize > 0 && w.size > 0 && w.size+n > w.maxSize {
+		rotateErr = w.rotate() // tried again at the next line
+	}
+	w.buf = append(append(w.buf[:0], line...), '\n')
+	written, err := w.f.Write(w.buf)
+	w.size += int64(written)
+	w.err = errors.Join(rotateErr, err)
+	if cap(w.buf) > maxLine+256 {
+		w.buf = nil
+	}
+}
+
+// rotate shifts PATH.i to PATH.i+1, dropping the oldest, and starts a new PATH.
+// The caller holds mu.
+func (w *File) rotate() error {
+	for i := w.backups - 1; i >= 1; i-- {
+		if err := renameIfExists(w.backupName(i), w.backupName(i+1)); err != nil {
+			return err
+		}
+	}
+	var err error
+	if w.backups > 0 {
+		err = os.Rename(w.path, w.backupName(1))
+	} else {
+		err = os.Remove(w.path)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rotate %s: %w", w.path, err)
+	}
+	return w.reopen()
+}
+
+func (w *File) backupName(i int) string { return w.path + "." + strconv.Itoa(i) }
+
+func renameIfExists(from, to string) error {
+	err := os.Rename(from, to)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	return nil
+}
+
+// reopen swaps in a file opened at path; on failure the old one stays, so lines
+// keep going somewhere. The caller holds mu.
+func (w *File) reopen() error {
+	f, size, err := openAppend(w.path)
+	if err != nil {
+		return err
+	}
+	w.f.Close()
+	w.f, w.size = f, size
+	return nil
+}
+
+// Reopen makes later lines go to a file at path, created anew if logrotate moved
+// the old one away. Every line before it went to the old file, none is lost.
+func (w *File) Reopen() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return os.ErrClosed
+	}
+	return w.reopen()
+}
+
+// Err returns the error of the last line's write or rotation (nil when both
+// worked), for a caller that wants to report it.
+func (w *File) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Close closes the file; later lines are dropped. It is safe to call twice.
+func (w *File) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}

@@ -1,0 +1,109 @@
+package output
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Bounds of the waits on conditions in this package's sink tests.
+const (
+	testWait = 10 * time.Second
+	tick     = time.Millisecond
+)
+
+func fileLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+}
+
+func TestFileRotatesAtMaxSizeKeepingBackups(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	f, err := OpenFile(path, 20, 2)
+	require.NoError(t, err)
+	for n := 0; n < 10; n++ {
+		f.WriteLine([]byte(fmt.Sprintf("line %d ---", n))) // 12 bytes with the newline: one line per file
+	}
+	require.NoError(t, f.Err())
+	require.NoError(t, f.Close())
+
+	assert.Equal(t, []string{"line 9 ---"}, fileLines(t, path))
+	assert.Equal(t, []string{"line 8 ---"}, fileLines(t, path+".1"))
+	assert.Equal(t, []string{"line 7 ---"}, fileLines(t, path+".2"))
+	_, err = os.Stat(path + ".3")
+	assert.True(t, os.IsNotExist(err), "only 2 backups are kept")
+}
+
+func TestFileFillsUpToMaxSizeBeforeRotating(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	require.NoError(t, os.WriteFile(path, []byte("old\n"), 0o644))
+	f, err := OpenFile(path, 12, 2)
+	require.NoError(t, err)
+	for _, l := range []string{"aaa", "bbb", "ccc", "a line longer than the limit"} {
+		f.WriteLine([]byte(l))
+	}
+	require.NoError(t, f.Close())
+	f.WriteLine([]byte("after close")) // dropped, no panic
+
+	assert.Equal(t, []string{"old", "aaa", "bbb"}, fileLines(t, path+".2"), "the existing size counts, and 12 bytes fit")
+	assert.Equal(t, []string{"ccc"}, fileLines(t, path+".1"))
+	assert.Equal(t, []string{"a line longer than the limit"}, fileLines(t, path), "a long line is still written whole")
+}
+
+func TestFileWithoutBackupsStartsOver(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	f, err := OpenFile(path, 10, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	for _, l := range []string{"one", "two", "three"} {
+		f.WriteLine([]byte(l))
+	}
+	assert.Equal(t, []string{"three"}, fileLines(t, path))
+	_, err = os.Stat(path + ".1")
+	assert.True(t, os.IsNotExist(err))
+}
+
+func TestFileReopenAfterRenameLosesNoLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.log")
+	f, err := OpenFile(path, 0, 0)
+	require.NoError(t, err)
+	const total = 20000
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the hub's goroutine
+		defer wg.Done()
+		for n := 0; n < total; n++ {
+			f.WriteLine([]byte(fmt.Sprint(n)))
+		}
+	}()
+	// logrotate's create mode, twice, while lines are flowing.
+	var moved []string
+	for r := 1; r <= 2; r++ {
+		require.Eventually(t, func() bool { fi, err := os.Stat(path); return err == nil && fi.Size() > 0 }, testWait, tick)
+		old := fmt.Sprintf("%s.rotated%d", path, r)
+		require.NoError(t, os.Rename(path, old))
+		require.NoError(t, f.Reopen())
+		moved = append(moved, old)
+	}
+	wg.Wait()
+	require.NoError(t, f.Close())
+
+	var all []string
+	for _, p := range append(moved, path) {
+		all = append(all, fileLines(t, p)...)
+	}
+	require.Len(t, all, total)
+	for n, l := range all {
+		require.Equal(t, fmt.Sprint(n), l, "lines are all there, in order")
+	}
+}
