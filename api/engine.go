@@ -1,0 +1,28 @@
+package api
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/procmon/procmon/output"
+	"github.com/procmon/procmon/tasks"
+)
+
+// Engine is what the API needs of the supervisor. Every method is answered by the
+// supervisor goroutine, so a handler can only wait on the engine, never block it.
+type Engine interface {
+	Status() []tasks.InstanceStatus
+	Start(name string) error
+	Stop(name string) error
+	Restart(name string) error
+	Scale(name string, n int) error
+	Signal(name string, sig syscall.Signal) error
+	Logs(name string, n int) ([]output.Line, error)
+	Follow(ctx context.Context, name string, ch chan output.Line) error
+	Reload() error
+	Maintenance() error
+	Shutdown()
+	NotReady() ([]string, error)
+}
+
+var _ Engine = (*tasks.Supervisor)(nil)

@@ -1,0 +1,156 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/tasks"
+)
+
+// handler answers the routes of SPEC 4 from an Engine.
+type handler struct {
+	engine  Engine
+	metrics http.Handler
+}
+
+// okBody answers a request that was carried out and has nothing else to say.
+var okBody = map[string]bool{"ok": true}
+
+func (h *handler) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	route(mux, "GET", "/v1/tasks", h.list)
+	route(mux, "GET", "/v1/tasks/{name}", h.task)
+	route(mux, "POST", "/v1/tasks/{name}/start", h.onTask(h.engine.Start))
+	route(mux, "POST", "/v1/tasks/{name}/stop", h.onTask(h.engine.Stop))
+	route(mux, "POST", "/v1/tasks/{name}/restart", h.onTask(h.engine.Restart))
+	route(mux, "POST", "/v1/tasks/{name}/scale", h.scale)
+	route(mux, "POST", "/v1/tasks/{name}/signal", h.signal)
+	route(mux, "GET", "/v1/tasks/{name}/logs", h.logs)
+	route(mux, "POST", "/v1/reload", h.global(h.engine.Reload))
+	route(mux, "POST", "/v1/maintenance", h.global(h.engine.Maintenance))
+	route(mux, "POST", "/v1/shutdown", h.shutdown)
+	route(mux, "GET", "/healthz", h.healthz)
+	route(mux, "GET", "/readyz", h.readyz)
+	route(mux, "GET", "/metrics", h.metrics.ServeHTTP)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no such endpoint: %s", r.URL.Path)})
+	})
+	return mux
+}
+
+// route registers fn for method, and a JSON 405 for every other method on the
+// same path (the method-less pattern is the less specific one, so it only gets those).
+func route(mux *http.ServeMux, method, pattern string, fn http.HandlerFunc) {
+	mux.HandleFunc(method+" "+pattern, fn)
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", method)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{
+			Error: fmt.Sprintf("method %s not allowed on %s: use %s", r.Method, r.URL.Path, method),
+		})
+	})
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, nonNil(h.engine.Status()))
+}
+
+func (h *handler) task(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	var mine []tasks.InstanceStatus
+	for _, st := range h.engine.Status() {
+		if st.Name == name {
+			mine = append(mine, st)
+		}
+	}
+	if len(mine) == 0 {
+		// A task scaled to 0 has no instances but exists; ask the engine which it is.
+		if _, err := h.engine.Logs(name, 0); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, nonNil(mine))
+}
+
+func nonNil(s []tasks.InstanceStatus) []tasks.InstanceStatus {
+	if s == nil {
+		return []tasks.InstanceStatus{}
+	}
+	return s
+}
+
+func (h *handler) onTask(fn func(string) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		reply(w, fn(r.PathValue("name")))
+	}
+}
+
+func (h *handler) global(fn func() error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { reply(w, fn()) }
+}
+
+func reply(w http.ResponseWriter, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, okBody)
+}
+
+func (h *handler) scale(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.URL.Query().Get("instances"))
+	if err != nil || n < 0 {
+		writeError(w, badRequestf("instances must be a whole number, 0 or more (got %q)", r.URL.Query().Get("instances")))
+		return
+	}
+	reply(w, h.engine.Scale(r.PathValue("name"), n))
+}
+
+func (h *handler) signal(w http.ResponseWriter, r *http.Request) {
+	sig, err := config.ParseSignal(r.URL.Query().Get("signal"))
+	if err != nil {
+		writeError(w, badRequestf("signal: %v", err))
+		return
+	}
+	reply(w, h.engine.Signal(r.PathValue("name"), sig))
+}
+
+func (h *handler) shutdown(w http.ResponseWriter, r *http.Request) {
+	h.engine.Shutdown()
+	writeJSON(w, http.StatusAccepted, okBody)
+}
+
+// healthz answers 200 as long as the supervisor loop answers at all.
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.engine.NotReady(); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyBody is the answer of /readyz.
+type readyBody struct {
+	Ready    bool     `json:"ready"`
+	NotReady []string `json:"not_ready,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
+	names, err := h.engine.NotReady()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if len(names) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, readyBody{
+			NotReady: names,
+			Error:    "not ready: " + strings.Join(names, ", "),
+		})
+		return
+	}
+	writeJSON(w, http.StatusOK, readyBody{Ready: true})
+}

@@ -1,0 +1,231 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/tasks"
+)
+
+// call sends a request through hc and returns the status and the raw body.
+func call(t *testing.T, hc *http.Client, method, url string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := hc.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+func unixHTTP(socket string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		},
+	}}
+}
+
+func errorOf(t *testing.T, body string) string {
+	t.Helper()
+	var e errorBody
+	require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+	return e.Error
+}
+
+func startFake(t *testing.T) (*fakeEngine, *http.Client) {
+	eng := newFakeEngine()
+	sock := socketPath(t)
+	serve(t, Options{Engine: eng, Socket: sock})
+	return eng, unixHTTP(sock)
+}
+
+func TestStatusOfAllTasksAndOfOne(t *testing.T) {
+	_, hc := startFake(t)
+	code, body := call(t, hc, "GET", "http://x/v1/tasks")
+	require.Equal(t, 200, code, body)
+	var all []Instance
+	require.NoError(t, json.Unmarshal([]byte(body), &all))
+	require.Len(t, all, 3)
+	assert.Equal(t, Instance{Name: "idle", State: "stopped", ExitCode: all[2].ExitCode, Parents: []string{"web"}}, all[2])
+	assert.Equal(t, 1, *all[2].ExitCode)
+	assert.Equal(t, 2, all[1].Restarts)
+	assert.NotNil(t, all[1].StartedAt)
+
+	code, body = call(t, hc, "GET", "http://x/v1/tasks/web")
+	require.Equal(t, 200, code, body)
+	var web []Instance
+	require.NoError(t, json.Unmarshal([]byte(body), &web))
+	assert.Len(t, web, 2)
+
+	code, body = call(t, hc, "GET", "http://x/v1/tasks/empty")
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, "[]", body, "a task scaled to 0 exists, with no instances")
+
+	code, body = call(t, hc, "GET", "http://x/v1/tasks/nosuch")
+	assert.Equal(t, 404, code)
+	assert.Equal(t, `unknown task "nosuch"`, errorOf(t, body))
+}
+
+func TestActionsMapEngineErrorsToStatuses(t *testing.T) {
+	eng, hc := startFake(t)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		err          string
+	}{
+		{"POST", "/v1/tasks/web/start", 200, ""},
+		{"POST", "/v1/tasks/web/stop", 200, ""},
+		{"POST", "/v1/tasks/web/restart", 200, ""},
+		{"POST", "/v1/tasks/web/scale?instances=3", 200, ""},
+		{"POST", "/v1/tasks/web/signal?signal=hup", 200, ""},
+		{"POST", "/v1/tasks/web/signal?signal=9", 200, ""},
+		{"POST", "/v1/tasks/nosuch/stop", 404, `unknown task "nosuch"`},
+		{"POST", "/v1/tasks/idle/signal?signal=TERM", 409, "not possible in this state: idle has no running process"},
+		{"POST", "/v1/tasks/web/scale?instances=-1", 400, `instances must be a whole number, 0 or more (got "-1")`},
+		{"POST", "/v1/tasks/web/scale", 400, `instances must be a whole number, 0 or more (got "")`},
+		{"POST", "/v1/tasks/web/signal?signal=HPU", 400, `signal: unknown signal "HPU" (did you mean "HUP"?)`},
+		{"GET", "/v1/tasks/web/start", 405, "method GET not allowed on /v1/tasks/web/start: use POST"},
+		{"DELETE", "/v1/tasks", 405, "method DELETE not allowed on /v1/tasks: use GET"},
+		{"POST", "/healthz", 405, "method POST not allowed on /healthz: use GET"},
+		{"GET", "/v2/nothing", 404, "no such endpoint: /v2/nothing"},
+	} {
+		code, body := call(t, hc, c.method, "http://x"+c.path)
+		assert.Equal(t, c.status, code, "%s %s: %s", c.method, c.path, body)
+		if c.err != "" {
+			assert.Equal(t, c.err, errorOf(t, body), "%s %s", c.method, c.path)
+		}
+	}
+	assert.Equal(t, []string{"start web", "stop web", "restart web", "scale 3 web", "signal web 1", "signal web 9"}, eng.Calls())
+}
+
+func TestReloadErrorsAre422WithEveryProblem(t *testing.T) {
+	eng := newFakeEngine()
+	eng.reloadErr = config.Errors{
+		{File: "procmon.toml", Line: 3, Key: "tasks.web.parent", Msg: `unknown parent "redsi"`},
+		{File: "procmon.toml", Line: 9, Key: "tasks.db.command", Msg: "missing command"},
+	}
+	sock := socketPath(t)
+	serve(t, Options{Engine: eng, Socket: sock})
+	code, body := call(t, unixHTTP(sock), "POST", "http://x/v1/reload")
+	assert.Equal(t, 422, code)
+	assert.JSONEq(t, `{"error": "invalid configuration", "errors": [
+		"procmon.toml:3: tasks.web.parent: unknown parent \"redsi\"",
+		"procmon.toml:9: tasks.db.command: missing command"]}`, body)
+
+	err := NewClient(sock).Reload(context.Background())
+	var apiErr *Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 422, apiErr.Status)
+	assert.Len(t, apiErr.Details, 2)
+}
+
+func TestMaintenanceConflictShutdownThenStopped(t *testing.T) {
+	eng, hc := startFake(t)
+	eng.maintErr = tasks.ErrConflict
+	code, _ := call(t, hc, "POST", "http://x/v1/maintenance")
+	assert.Equal(t, 409, code)
+	code, _ = call(t, hc, "POST", "http://x/v1/shutdown")
+	assert.Equal(t, 202, code)
+	code, body := call(t, hc, "POST", "http://x/v1/tasks/web/start")
+	assert.Equal(t, 503, code)
+	assert.Equal(t, "procmon is shutting down", errorOf(t, body))
+	code, _ = call(t, hc, "GET", "http://x/healthz")
+	assert.Equal(t, 503, code)
+}
+
+func TestReadyz(t *testing.T) {
+	eng, hc := startFake(t)
+	code, body := call(t, hc, "GET", "http://x/readyz")
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, `{"ready": true}`, body)
+
+	eng.mu.Lock()
+	eng.notReady = []string{"db", "web"}
+	eng.mu.Unlock()
+	code, body = call(t, hc, "GET", "http://x/readyz")
+	assert.Equal(t, 503, code)
+	assert.JSONEq(t, `{"ready": false, "not_ready": ["db", "web"], "error": "not ready: db, web"}`, body)
+}
+
+func TestTokenGuardsTCPButNotProbesNorSocket(t *testing.T) {
+	eng := newFakeEngine()
+	sock := socketPath(t)
+	s := serve(t, Options{Engine: eng, Socket: sock, HTTP: "127.0.0.1:0", Token: "s3cret"})
+	base := "http://" + s.TCPAddr().String()
+	hc := &http.Client{}
+	for _, path := range []string{"/v1/tasks", "/metrics", "/v1/tasks/web/logs", "/nothing"} {
+		code, body := call(t, hc, "GET", base+path)
+		assert.Equal(t, 401, code, path)
+		assert.Equal(t, "missing bearer token", errorOf(t, body))
+		code, body = call(t, hc, "GET", base+path, "Authorization", "Bearer s3cre")
+		assert.Equal(t, 401, code, path)
+		assert.Equal(t, "wrong bearer token", errorOf(t, body))
+	}
+	code, _ := call(t, hc, "POST", base+"/v1/tasks/web/stop")
+	assert.Equal(t, 401, code)
+	code, _ = call(t, hc, "GET", base+"/v1/tasks", "Authorization", "Bearer s3cret")
+	assert.Equal(t, 200, code)
+	code, _ = call(t, hc, "GET", base+"/healthz")
+	assert.Equal(t, 200, code)
+	code, _ = call(t, hc, "GET", base+"/readyz")
+	assert.Equal(t, 200, code)
+	code, _ = call(t, unixHTTP(sock), "GET", "http://x/v1/tasks")
+	assert.Equal(t, 200, code, "the socket's mode protects it, not a token")
+	assert.Empty(t, eng.Calls(), "no unauthorized request reached the engine")
+}
+
+func TestMetricsNamesAndValues(t *testing.T) {
+	eng := newFakeEngine()
+	m := NewMetrics()
+	one, zero := 1, 0
+	for _, ev := range []tasks.Event{
+		{Type: tasks.EvTaskStarted, Task: "web"},
+		{Type: tasks.EvTaskExited, Task: "web", ExitCode: &one},
+		{Type: tasks.EvTaskBackoff, Task: "web"},
+		{Type: tasks.EvMonitorFailed, Task: "web", Monitor: "http"},
+		{Type: tasks.EvMonitorFailed, Task: "web"},
+		{Type: tasks.EvOrphanReaped},
+		{Type: tasks.EvMaintenanceStarted, Time: time.Now().Add(-3 * time.Second)},
+		{Type: tasks.EvMaintenanceFinished, Time: time.Now(), ExitCode: &zero},
+	} {
+		m.Observe(ev)
+	}
+	sock := socketPath(t)
+	serve(t, Options{Engine: eng, Socket: sock, Metrics: m})
+	code, body := call(t, unixHTTP(sock), "GET", "http://x/metrics")
+	require.Equal(t, 200, code)
+	for _, want := range []string{
+		`procmon_task_up{task="web"} 2`,
+		`procmon_task_up{task="idle"} 0`,
+		`procmon_task_ready{task="web"} 2`,
+		`procmon_task_restarts_total{task="web"} 1`,
+		`procmon_task_exits_total{code="1",task="web"} 1`,
+		`procmon_monitor_failures_total{monitor="http",task="web"} 1`,
+		`procmon_monitor_failures_total{monitor="timeout",task="web"} 1`,
+		`procmon_orphans_reaped_total 1`,
+		`procmon_maintenance_runs_total{result="success"} 1`,
+		`procmon_maintenance_duration_seconds_bucket{le="1"} 0`,
+		`procmon_maintenance_duration_seconds_bucket{le="4"} 1`,
+		`go_goroutines `,
+		`process_open_fds `,
+	} {
+		assert.True(t, strings.Contains(body, want), "/metrics lacks %q", want)
+	}
+	assert.True(t, strings.HasPrefix(body, "# HELP"), body[:min(len(body), 200)])
+}
