@@ -87,3 +87,22 @@ func defaultHoneycomb() Honeycomb {
 		SampleRate: 1,
 	}
 }
+
+// NewTask returns a task with every default applied, for tasks that come from
+// outside a file: `procmon exec` and the executables of services_dir.
+func NewTask(name string, typ TaskType, g Global, command []string) *Task {
+	t := defaultTask(name, typ, &g)
+	t.Command = command
+	return &t
+}
+
+// Empty returns a configuration without tasks and with every default applied.
+func Empty() *Config {
+	g, _ := NewGraph(nil)
+	return &Config{
+		Procmon:  defaultGlobal(),
+		Tasks:    map[string]*Task{},
+		Monitors: map[string]*Monitor{},
+		Graph:    g,
+	}
+}

@@ -57,10 +57,11 @@ func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 		}
 	}
 	// Last: from here on, the monitors and pipes made must be closed by the caller.
-	stdout, stderr, err := i.output.pipes(s.hub)
+	stdout, stderr, ends, err := i.output.streams(s.hub)
 	if err != nil {
 		return nil, err
 	}
+	r.pipeEnds = ends
 	cmd.Stdout, cmd.Stderr = orDevNull(stdout), orDevNull(stderr)
 	return cmd, nil
 }
@@ -150,10 +151,4 @@ func orDevNull(f *os.File) io.Writer {
 		return nil
 	}
 	return f
-}
-
-func childOutput(cmd *exec.Cmd) []*os.File {
-	stdout, _ := cmd.Stdout.(*os.File)
-	stderr, _ := cmd.Stderr.(*os.File)
-	return []*os.File{stdout, stderr}
 }

@@ -74,6 +74,7 @@ type run struct {
 	inst       *instance
 	pid        int // also the process group id: every run leads its own group
 	proc       *os.Process
+	pipeEnds   []*os.File // procmon's copies of the output pipes, closed once spawned
 	started    time.Time
 	becameRdy  bool
 	stopReq    bool      // procmon wants it down
@@ -115,7 +116,7 @@ func (s *Supervisor) spawn(i *instance) {
 	if err == nil {
 		err = s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
 		// The child holds its own copies; procmon's must go for the pipes to end with the run.
-		closeFiles(childOutput(cmd)...)
+		closeFiles(r.pipeEnds...)
 	}
 	if err != nil {
 		ev := i.event(EvStartFailed)
@@ -196,7 +197,11 @@ func (s *Supervisor) activeBelow(t *task) []string {
 func (s *Supervisor) signalStop(r *run) {
 	t := r.inst.task.cfg
 	r.signaled = true
-	signalGroup(r.pid, t.StopSignal)
+	sig := t.StopSignal
+	if s.forwarded != 0 {
+		sig = s.forwarded
+	}
+	signalGroup(r.pid, sig)
 	r.killTimer = s.after(t.StopTimeout, timerEvent{kind: timerKill, run: r})
 }
 

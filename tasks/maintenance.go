@@ -65,7 +65,7 @@ func (s *Supervisor) stepMaintenance() {
 	cmd, err := s.command(m.inst, r)
 	if err == nil {
 		err = s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
-		closeFiles(childOutput(cmd)...)
+		closeFiles(r.pipeEnds...)
 	}
 	if err != nil {
 		s.finishMaintenance(127, err.Error())

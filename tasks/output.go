@@ -40,8 +40,10 @@ func RunUmaskHelper(args []string) {
 // Files stay open for the instance's life; pipes are made for each run.
 type taskOutput struct {
 	stdout, stderr output.Sink
-	sharedStderr   bool // stderr = "stdout": one pipe for both
-	files          []*os.File
+	// Handed to the child as they are: procmon's own streams, under DirectOutput.
+	stdoutFile, stderrFile *os.File
+	sharedStderr           bool // stderr = "stdout": one pipe for both
+	files                  []*os.File
 }
 
 // logLines is how many recent lines of each instance `procmon logs` can show.
@@ -50,6 +52,10 @@ const logLines = 1000
 func (s *Supervisor) openOutput(i *instance) (*taskOutput, error) {
 	t := i.task.cfg
 	o := &taskOutput{sharedStderr: t.Stderr == config.OutputStdout}
+	if s.direct {
+		o.stdoutFile = inheritedFile(t.Stdout, os.Stdout)
+		o.stderrFile = inheritedFile(t.Stderr, os.Stderr)
+	}
 	var err error
 	if o.stdout, err = o.sink(t.Stdout, i, "stdout", s.stdout); err == nil && !o.sharedStderr {
 		o.stderr, err = o.sink(t.Stderr, i, "stderr", s.stderr)
@@ -77,24 +83,35 @@ func (o *taskOutput) sink(dest string, i *instance, stream string, inherit *outp
 	return i.logs.Sink(stream, output.NewWriter(f).Sink("")), nil
 }
 
-// pipes makes the write ends for one run; the caller closes them once the process
-// has started (or failed to).
-func (o *taskOutput) pipes(hub *output.Hub) (stdout, stderr *os.File, err error) {
-	if o.stdout != nil {
+func inheritedFile(dest string, f *os.File) *os.File {
+	if dest == config.OutputInherit {
+		return f
+	}
+	return nil
+}
+
+// streams gives one run its stdout and stderr: procmon's own files, or the write
+// ends of new pipes, which are also returned in ends for the caller to close once
+// the process has started (or failed to).
+func (o *taskOutput) streams(hub *output.Hub) (stdout, stderr *os.File, ends []*os.File, err error) {
+	stdout, stderr = o.stdoutFile, o.stderrFile
+	if stdout == nil && o.stdout != nil {
 		if stdout, err = hub.Pipe(o.stdout); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
+		ends = append(ends, stdout)
 	}
 	switch {
 	case o.sharedStderr:
 		stderr = stdout
-	case o.stderr != nil:
+	case stderr == nil && o.stderr != nil:
 		if stderr, err = hub.Pipe(o.stderr); err != nil {
-			closeFiles(stdout)
-			return nil, nil, err
+			closeFiles(ends...)
+			return nil, nil, nil, err
 		}
+		ends = append(ends, stderr)
 	}
-	return stdout, stderr, nil
+	return stdout, stderr, ends, nil
 }
 
 func (o *taskOutput) close() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -23,6 +24,12 @@ type Options struct {
 	Observers []Observer
 	Stdout    io.Writer // where "inherit" task output goes; default os.Stdout
 	Stderr    io.Writer // default os.Stderr
+	// ForwardSignals (procmon exec): SIGTERM or SIGINT reaches the tasks as it is,
+	// and procmon exits with the code of the first task's last exit, as tini does.
+	ForwardSignals bool
+	// DirectOutput (procmon exec): "inherit" hands the tasks procmon's own stdout
+	// and stderr, with no prefix and no pipe in between.
+	DirectOutput bool
 }
 
 // Supervisor runs the task tree of one configuration. All of its state belongs to
@@ -51,6 +58,9 @@ type Supervisor struct {
 	draining  map[*run]struct{} // runs whose leader exited but whose group lives on
 	adopts    bool              // orphans of tasks come back to procmon (PID 1 or subreaper)
 	notifyDir string            // notify monitors' sockets; "" until one is needed
+	forward   bool              // ForwardSignals
+	forwarded syscall.Signal    // the signal passed on, once a shutdown began that way
+	direct    bool              // DirectOutput
 }
 
 type task struct {
@@ -88,6 +98,8 @@ func New(opts Options) (*Supervisor, error) {
 		done:      make(chan struct{}),
 		draining:  map[*run]struct{}{},
 		adopts:    os.Getpid() == 1 || opts.Config.Procmon.Subreaper,
+		forward:   opts.ForwardSignals,
+		direct:    opts.DirectOutput,
 	}
 	s.reaper.SetOrphanHandler(func(e signals.Exit) { s.post(orphanEvent{e}) })
 	s.buildTree(opts.Config)
@@ -223,6 +235,9 @@ func (s *Supervisor) onSignal(ev signals.Event) {
 			return
 		}
 		s.log.WithField("signal", ev.Signal.String()).Info("shutdown requested")
+		if s.forward && ev.Signal != quitSignal {
+			s.forwarded = ev.Signal
+		}
 		s.beginShutdown(0)
 	case signals.Maintenance:
 		_ = s.beginMaintenance() // logs why when it cannot start
