@@ -11,6 +11,9 @@ import (
 	"github.com/procmon/procmon/output"
 )
 
+// Line is one line of a task's output, as Logs and Follow return it.
+type Line = output.Line
+
 // Logs returns up to n recent output lines of name, oldest first.
 func (c *Client) Logs(ctx context.Context, name string, n int) ([]output.Line, error) {
 	var lines []output.Line

@@ -10,8 +10,8 @@ import (
 	"github.com/procmon/procmon/output"
 )
 
-// defaultLines is how much of a task's output `logs` shows without ?lines.
-const defaultLines = 100
+// DefaultLines is how many lines of a task's output `logs` shows unless told.
+const DefaultLines = 100
 
 // followBuffer bounds what a slow follower may lag behind before it loses lines;
 // the tasks never wait for it.
@@ -43,7 +43,7 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 
 func logsQuery(r *http.Request) (n int, follow bool, err error) {
 	q := r.URL.Query()
-	n = defaultLines
+	n = DefaultLines
 	if s := q.Get("lines"); s != "" {
 		if n, err = strconv.Atoi(s); err != nil || n < 0 {
 			return 0, false, badRequestf("lines must be a whole number, 0 or more (got %q)", s)

@@ -112,7 +112,7 @@ func (h *handler) scale(w http.ResponseWriter, r *http.Request) {
 func (h *handler) signal(w http.ResponseWriter, r *http.Request) {
 	sig, err := config.ParseSignal(r.URL.Query().Get("signal"))
 	if err != nil {
-		writeError(w, badRequestf("signal: %v", err))
+		writeError(w, badRequest{err.Error()})
 		return
 	}
 	reply(w, h.engine.Signal(r.PathValue("name"), sig))

@@ -99,7 +99,7 @@ func TestActionsMapEngineErrorsToStatuses(t *testing.T) {
 		{"POST", "/v1/tasks/idle/signal?signal=TERM", 409, "not possible in this state: idle has no running process"},
 		{"POST", "/v1/tasks/web/scale?instances=-1", 400, `instances must be a whole number, 0 or more (got "-1")`},
 		{"POST", "/v1/tasks/web/scale", 400, `instances must be a whole number, 0 or more (got "")`},
-		{"POST", "/v1/tasks/web/signal?signal=HPU", 400, `signal: unknown signal "HPU" (did you mean "HUP"?)`},
+		{"POST", "/v1/tasks/web/signal?signal=HPU", 400, `unknown signal "HPU" (did you mean "HUP"?)`},
 		{"GET", "/v1/tasks/web/start", 405, "method GET not allowed on /v1/tasks/web/start: use POST"},
 		{"DELETE", "/v1/tasks", 405, "method DELETE not allowed on /v1/tasks: use GET"},
 		{"POST", "/healthz", 405, "method POST not allowed on /healthz: use GET"},

@@ -34,6 +34,11 @@ func run(argv []string) int {
 	case "help":
 		fmt.Print(usage)
 		return 0
+	case "shell":
+		return shell(a)
+	}
+	if cmd := lookup(a.command); cmd != nil {
+		return control(a, cmd)
 	}
 	fmt.Fprintf(os.Stderr, "procmon: unknown command %q\n%s", a.command, usage)
 	return 2

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/procmon/procmon/api"
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
@@ -33,16 +34,24 @@ func runSupervisor(a args) int {
 		return 2
 	}
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
+	metrics := api.NewMetrics()
 	sup, err := tasks.New(tasks.Options{
-		Config:  cfg,
-		Reaper:  reaper,
-		Signals: listener.Events(),
-		Log:     log,
+		Config:    cfg,
+		Reaper:    reaper,
+		Signals:   listener.Events(),
+		Log:       log,
+		Observers: []tasks.Observer{metrics},
 	})
 	if err != nil {
 		log.WithError(err).Error("cannot start")
 		return 1
 	}
+	stopAPI, err := serveAPI(cfg.Procmon, sup, metrics, log)
+	if err != nil {
+		log.WithError(err).Error("cannot start the control API")
+		return 1
+	}
+	defer stopAPI()
 	return sup.Run(context.Background())
 }
 
