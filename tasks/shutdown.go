@@ -48,6 +48,9 @@ func (s *Supervisor) finished() bool {
 		if s.shutdown.timer != nil {
 			s.shutdown.timer.Stop()
 		}
+		if s.forwarded != 0 {
+			s.exitCode = s.forwardedExitCode()
+		}
 		return true
 	}
 	if len(s.order) == 0 || s.maint != nil {
@@ -154,4 +157,17 @@ func (s *Supervisor) killStrays() {
 			return
 		}
 	}
+}
+
+// forwardedExitCode is what procmon exits with after passing a signal on: the
+// code of the task's last exit, 128+N when signal N ended it (SPEC 5).
+func (s *Supervisor) forwardedExitCode() int {
+	for _, t := range s.order {
+		for _, i := range t.instances {
+			if i.lastExit != nil {
+				return i.lastExit.Code()
+			}
+		}
+	}
+	return 0
 }

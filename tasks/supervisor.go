@@ -230,11 +230,11 @@ func (s *Supervisor) onSignal(ev signals.Event) {
 	switch ev.Action {
 	case signals.Shutdown:
 		if s.shutdown != nil && ev.Signal != quitSignal {
-			s.log.WithField("signal", ev.Signal.String()).Warn("second signal during shutdown: killing every remaining process")
+			s.log.WithField("signal", signalName(ev.Signal)).Warn("second signal during shutdown: killing every remaining process")
 			s.killAll()
 			return
 		}
-		s.log.WithField("signal", ev.Signal.String()).Info("shutdown requested")
+		s.log.WithField("signal", signalName(ev.Signal)).Info("shutdown requested")
 		if s.forward && ev.Signal != quitSignal {
 			s.forwarded = ev.Signal
 		}

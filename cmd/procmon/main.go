@@ -28,6 +28,8 @@ func run(argv []string) int {
 		return runSupervisor(a)
 	case "check":
 		return check(a)
+	case "exec":
+		return execCommand(a)
 	case "version":
 		fmt.Println("procmon", version)
 		return 0

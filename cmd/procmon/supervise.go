@@ -28,20 +28,27 @@ func runSupervisor(a args) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	return supervise(cfg, reaper, listener, tasks.Options{})
+}
+
+// supervise runs the supervisor on a validated configuration; opts may carry
+// the options of single-command mode.
+func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Listener, opts tasks.Options) int {
 	log, err := newLogger(cfg.Procmon)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procmon: %v\n", err)
 		return 2
 	}
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
+	if err := writePidfile(cfg.Procmon.Pidfile); err != nil {
+		log.WithError(err).Error("cannot start")
+		return 2
+	}
+	defer removePidfile(cfg.Procmon.Pidfile)
+	opts.Config, opts.Reaper, opts.Signals, opts.Log = cfg, reaper, listener.Events(), log
 	metrics := api.NewMetrics()
-	sup, err := tasks.New(tasks.Options{
-		Config:    cfg,
-		Reaper:    reaper,
-		Signals:   listener.Events(),
-		Log:       log,
-		Observers: []tasks.Observer{metrics},
-	})
+	opts.Observers = append(opts.Observers, metrics)
+	sup, err := tasks.New(opts)
 	if err != nil {
 		log.WithError(err).Error("cannot start")
 		return 1

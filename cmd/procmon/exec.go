@@ -1,0 +1,94 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
+	"github.com/procmon/procmon/tasks"
+)
+
+// execCommand is single-command mode (SPEC 5): one command kept running without a
+// configuration file, as a drop-in for tini or dumb-init. It is an ordinary
+// configuration of one critical task, run by the same supervisor.
+func execCommand(a args) int {
+	reaper := signals.NewReaper(nil)
+	listener := signals.Listen(reaper)
+	defer listener.Stop()
+
+	cfg, err := execConfig(a.rest)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procmon exec: %v\nusage: procmon exec [--once] [--restart-delay D] [--max-runtime D] [--load-high X --load-low Y]\n"+
+			"                    [--stdout FILE] [--stderr FILE|stdout] [--log-command CMD] [--pidfile FILE]\n"+
+			"                    [--user U] [--group G] -- CMD ARG...\n", err)
+		return 2
+	}
+	return supervise(cfg, reaper, listener, tasks.Options{ForwardSignals: true, DirectOutput: true})
+}
+
+func execConfig(argv []string) (*config.Config, error) {
+	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	once := fs.Bool("once", false, "exit when the command exits 0; restart it while it fails")
+	delay := fs.Duration("restart-delay", time.Second, "pause before a restart")
+	maxRuntime := fs.Duration("max-runtime", 0, "kill the command when it has run this long")
+	loadHigh := fs.Float64("load-high", 0, "pause the command while the load average is above this")
+	loadLow := fs.Float64("load-low", 0, "resume it below this")
+	stdout := fs.String("stdout", config.OutputInherit, "file for the command's stdout")
+	stderr := fs.String("stderr", config.OutputInherit, `file for its stderr, or "stdout"`)
+	logCommand := fs.String("log-command", "", "pipe the output into this shell command")
+	pidfile := fs.String("pidfile", "", "write procmon's pid here")
+	user := fs.String("user", "", "run the command as this user")
+	group := fs.String("group", "", "and group")
+	if err := fs.Parse(argv); err != nil {
+		return nil, err
+	}
+	command := fs.Args()
+	if len(command) == 0 {
+		return nil, fmt.Errorf("no command given")
+	}
+	if *loadLow > *loadHigh {
+		return nil, fmt.Errorf("--load-low must not exceed --load-high")
+	}
+	cfg := config.Empty()
+	cfg.Procmon.Socket = "" // no control API: one command needs none
+	cfg.Procmon.Pidfile = *pidfile
+	typ, restart := config.Service, config.RestartAlways
+	if *once {
+		typ, restart = config.Oneshot, config.RestartOnFailure
+	}
+	t := config.NewTask(taskName(command[0]), typ, cfg.Procmon, command)
+	t.Restart, t.StartRetries, t.Critical = restart, -1, true
+	t.RestartDelay, t.RestartDelayMax = *delay, max(*delay, t.RestartDelayMax)
+	t.MaxRuntime, t.LoadHigh, t.LoadLow = *maxRuntime, *loadHigh, *loadLow
+	t.Stdout, t.Stderr, t.User, t.Group = *stdout, *stderr, *user, *group
+	if *logCommand != "" {
+		t.LogCommand = []string{"/bin/sh", "-c", *logCommand}
+	}
+	cfg.Tasks[t.Name] = t
+	graph, err := config.NewGraph(map[string][]string{t.Name: nil})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Graph = graph
+	return cfg, nil
+}
+
+// taskName is the command's base name, made safe as a task name.
+func taskName(command string) string {
+	name := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '/' {
+			return '_'
+		}
+		return r
+	}, filepath.Base(command))
+	if name == "" || name == "." {
+		return "command"
+	}
+	return name
+}
