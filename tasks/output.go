@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,7 +44,8 @@ type taskOutput struct {
 	// Handed to the child as they are: procmon's own streams, under DirectOutput.
 	stdoutFile, stderrFile *os.File
 	sharedStderr           bool // stderr = "stdout": one pipe for both
-	files                  []*os.File
+	files                  []*output.File
+	logger                 *output.LogCommand // log_command, when set
 }
 
 // logLines is how many recent lines of each instance `procmon logs` can show.
@@ -52,6 +54,9 @@ const logLines = 1000
 func (s *Supervisor) openOutput(i *instance) (*taskOutput, error) {
 	t := i.task.cfg
 	o := &taskOutput{sharedStderr: t.Stderr == config.OutputStdout}
+	if len(t.LogCommand) > 0 {
+		return o, o.startLogger(s, i)
+	}
 	if s.direct {
 		o.stdoutFile = inheritedFile(t.Stdout, os.Stdout)
 		o.stderrFile = inheritedFile(t.Stderr, os.Stderr)
@@ -67,6 +72,24 @@ func (s *Supervisor) openOutput(i *instance) (*taskOutput, error) {
 	return o, nil
 }
 
+// startLogger sends every stream that is not discarded into the log_command
+// process instead of its destination (the daemontools way).
+func (o *taskOutput) startLogger(s *Supervisor, i *instance) error {
+	t := i.task.cfg
+	logger, err := output.StartLogCommand(t.LogCommand, s.reaper.Start, s.log.WithFields(i.event("").fields()))
+	if err != nil {
+		return err
+	}
+	o.logger = logger
+	if t.Stdout != config.OutputDiscard {
+		o.stdout = i.logs.Sink("stdout", logger)
+	}
+	if t.Stderr != config.OutputDiscard && !o.sharedStderr {
+		o.stderr = i.logs.Sink("stderr", logger)
+	}
+	return nil
+}
+
 // sink sends a stream to its destination, and to the instance's ring for `logs`.
 func (o *taskOutput) sink(dest string, i *instance, stream string, inherit *output.Writer) (output.Sink, error) {
 	switch dest {
@@ -75,12 +98,12 @@ func (o *taskOutput) sink(dest string, i *instance, stream string, inherit *outp
 	case config.OutputInherit:
 		return i.logs.Sink(stream, inherit.Sink(i.name()+" | ")), nil
 	}
-	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := output.OpenFile(dest, i.task.cfg.LogMaxSize, i.task.cfg.LogBackups)
 	if err != nil {
 		return nil, err
 	}
 	o.files = append(o.files, f)
-	return i.logs.Sink(stream, output.NewWriter(f).Sink("")), nil
+	return i.logs.Sink(stream, f), nil
 }
 
 func inheritedFile(dest string, f *os.File) *os.File {
@@ -115,7 +138,21 @@ func (o *taskOutput) streams(hub *output.Hub) (stdout, stderr *os.File, ends []*
 }
 
 func (o *taskOutput) close() {
-	closeFiles(o.files...)
+	for _, f := range o.files {
+		f.Close()
+	}
+	if o.logger != nil {
+		o.logger.Close()
+	}
+}
+
+// reopen opens the output files anew, after logrotate moved them away (SIGUSR2).
+func (o *taskOutput) reopen() error {
+	var errs []error
+	for _, f := range o.files {
+		errs = append(errs, f.Reopen())
+	}
+	return errors.Join(errs...)
 }
 
 func closeFiles(files ...*os.File) {

@@ -126,3 +126,46 @@ command = ["sh", "-c", "setsid sh -c 'echo child=$$$$; exec sleep 1000' & exec s
 	waitGone(t, kids...)
 	assert.True(t, strings.Contains(h.log.String(), "killing stray processes"), h.log.String())
 }
+
+func TestReopenAfterLogrotateLosesNoLine(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "counter.log")
+	h := start(t, fmt.Sprintf(`
+[tasks.counter]
+command = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; sleep 0.001; done"]
+stdout = %q
+`, log))
+	lineCount := func(path string) int {
+		data, _ := os.ReadFile(path)
+		return strings.Count(string(data), "\n")
+	}
+	require.Eventually(t, func() bool { return lineCount(log) > 20 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, os.Rename(log, log+".1"))
+	h.sigs <- signals.Event{Action: signals.ReopenLogs, Signal: unix.SIGUSR2}
+	require.Eventually(t, func() bool { return lineCount(log) > 20 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 0, h.stop())
+
+	old, err := os.ReadFile(log + ".1")
+	require.NoError(t, err)
+	current, err := os.ReadFile(log)
+	require.NoError(t, err)
+	lines := strings.Fields(string(old) + string(current))
+	for n, l := range lines {
+		require.Equal(t, fmt.Sprint(n+1), l, "line %d: every line, in order, in one file or the other", n+1)
+	}
+}
+
+func TestLogCommandReceivesTheOutput(t *testing.T) {
+	dir := t.TempDir()
+	h := start(t, fmt.Sprintf(`
+[tasks.talker]
+type = "oneshot"
+command = ["sh", "-c", "echo one; echo two >&2"]
+log_command = ["sh", "-c", "cat >> %s/logged"]
+`, dir))
+	require.Equal(t, 0, h.wait())
+	data, err := os.ReadFile(filepath.Join(dir, "logged"))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"one", "two"}, strings.Fields(string(data)))
+	assert.NotContains(t, h.out.String(), "talker |", "the logger takes the output instead")
+}

@@ -30,6 +30,8 @@ type Options struct {
 	// DirectOutput (procmon exec): "inherit" hands the tasks procmon's own stdout
 	// and stderr, with no prefix and no pipe in between.
 	DirectOutput bool
+	// ReopenLog reopens procmon's own log file on SIGUSR2 (nil: nothing to reopen).
+	ReopenLog func() error
 }
 
 // Supervisor runs the task tree of one configuration. All of its state belongs to
@@ -61,6 +63,7 @@ type Supervisor struct {
 	forward   bool              // ForwardSignals
 	forwarded syscall.Signal    // the signal passed on, once a shutdown began that way
 	direct    bool              // DirectOutput
+	reopenLog func() error
 }
 
 type task struct {
@@ -100,6 +103,7 @@ func New(opts Options) (*Supervisor, error) {
 		adopts:    os.Getpid() == 1 || opts.Config.Procmon.Subreaper,
 		forward:   opts.ForwardSignals,
 		direct:    opts.DirectOutput,
+		reopenLog: opts.ReopenLog,
 	}
 	s.reaper.SetOrphanHandler(func(e signals.Exit) { s.post(orphanEvent{e}) })
 	s.buildTree(opts.Config)
@@ -244,7 +248,7 @@ func (s *Supervisor) onSignal(ev signals.Event) {
 	case signals.Reload:
 		go func() { _ = s.Reload() }() // Reload goes through Do, which the loop itself must not wait on
 	case signals.ReopenLogs:
-		s.log.Info("SIGUSR2: no log files to reopen yet")
+		s.reopenLogs()
 	}
 }
 
@@ -282,4 +286,25 @@ func (s *Supervisor) closeOutput() {
 			}
 		}
 	}
+}
+
+// reopenLogs opens procmon's log file and every task output file anew (SIGUSR2,
+// for logrotate). Failures are logged: output keeps going to the old files.
+func (s *Supervisor) reopenLogs() {
+	if s.reopenLog != nil {
+		if err := s.reopenLog(); err != nil {
+			s.log.WithError(err).Error("cannot reopen log_file")
+		}
+	}
+	for _, t := range s.order {
+		for _, i := range t.instances {
+			if i.output == nil {
+				continue
+			}
+			if err := i.output.reopen(); err != nil {
+				s.log.WithFields(i.event("").fields()).WithError(err).Error("cannot reopen output file")
+			}
+		}
+	}
+	s.log.Info("log files reopened")
 }
