@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,4 +89,30 @@ func TestPidfileWrittenAndRemoved(t *testing.T) {
 	waitExit(t, cmd, out, 10*time.Second)
 	_, err := os.Stat(pidfile)
 	assert.True(t, os.IsNotExist(err), "removed on exit")
+}
+
+func TestSIGUSR2ReopensProcmonsLogFile(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "procmon.log")
+	cfg := writeConfig(t, fmt.Sprintf(`
+[procmon]
+log_file = %q
+socket = ""
+
+[tasks.blink]
+command = ["sh", "-c", "sleep 0.02"]
+start_time = "0s"
+restart_delay = "0s"
+`, logPath))
+	cmd := procmon("-c", cfg)
+	out := startProcmon(t, cmd)
+	grew := func(path string) bool { data, _ := os.ReadFile(path); return strings.Count(string(data), "task started") > 3 }
+	require.Eventually(t, func() bool { return grew(logPath) }, 10*time.Second, time.Millisecond)
+	require.NoError(t, os.Rename(logPath, logPath+".1"))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGUSR2))
+	require.Eventually(t, func() bool { return grew(logPath) }, 10*time.Second, time.Millisecond, out.String())
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, waitExit(t, cmd, out, 10*time.Second))
+	old, _ := os.ReadFile(logPath + ".1")
+	assert.Contains(t, string(old), "task started", "lines before the rotation stayed in the moved file")
 }

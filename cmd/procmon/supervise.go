@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/procmon/procmon/api"
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/signals"
@@ -34,7 +32,7 @@ func runSupervisor(a args) int {
 // supervise runs the supervisor on a validated configuration; opts may carry
 // the options of single-command mode.
 func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Listener, opts tasks.Options) int {
-	log, err := newLogger(cfg.Procmon)
+	log, logFile, err := newLogger(cfg.Procmon)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procmon: %v\n", err)
 		return 2
@@ -46,6 +44,10 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	}
 	defer removePidfile(cfg.Procmon.Pidfile)
 	opts.Config, opts.Reaper, opts.Signals, opts.Log = cfg, reaper, listener.Events(), log
+	if logFile != nil {
+		opts.ReopenLog = logFile.Reopen
+		defer logFile.Close()
+	}
 	metrics := api.NewMetrics()
 	opts.Observers = append(opts.Observers, metrics)
 	sup, err := tasks.New(opts)
@@ -60,22 +62,4 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	}
 	defer stopAPI()
 	return sup.Run(context.Background())
-}
-
-func newLogger(g config.Global) (*logrus.Logger, error) {
-	log := logrus.New()
-	log.SetLevel(g.LogLevel)
-	if g.LogFormat == "json" {
-		log.SetFormatter(&logrus.JSONFormatter{})
-	} else {
-		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "2006-01-02T15:04:05.000Z07:00"})
-	}
-	if g.LogFile != "" {
-		f, err := os.OpenFile(g.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("log_file: %w", err)
-		}
-		log.SetOutput(f)
-	}
-	return log, nil
 }
