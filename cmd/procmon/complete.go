@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/peterh/liner"
 )
 
 // completer completes command names, then task names where a command takes them.
@@ -14,22 +16,19 @@ type completer struct {
 	names func() []string
 }
 
-// Do implements readline.AutoCompleter: the candidates' remaining characters, and
-// how many characters of the word under the cursor they share.
-func (c *completer) Do(line []rune, pos int) ([][]rune, int) {
-	head := string(line[:pos])
-	words := strings.Fields(head)
-	partial := ""
-	if len(words) > 0 && !strings.HasSuffix(head, " ") {
-		partial, words = words[len(words)-1], words[:len(words)-1]
-	}
-	var out [][]rune
-	for _, cand := range c.candidates(words) {
+// complete is a liner.WordCompleter: it completes the word that ends at pos
+// (counted in runes) and leaves the rest of the line alone.
+func (c *completer) complete(line string, pos int) (head string, completions []string, tail string) {
+	runes := []rune(line)
+	before := string(runes[:pos])
+	start := strings.LastIndex(before, " ") + 1
+	head, partial := before[:start], before[start:]
+	for _, cand := range c.candidates(strings.Fields(head)) {
 		if strings.HasPrefix(cand, partial) {
-			out = append(out, []rune(cand[len(partial):]+" "))
+			completions = append(completions, cand+" ")
 		}
 	}
-	return out, len([]rune(partial))
+	return head, completions, string(runes[pos:])
 }
 
 func (c *completer) candidates(words []string) []string {
@@ -73,9 +72,13 @@ func (s *session) taskNames() []string {
 	return names
 }
 
-// historyFile is under $XDG_STATE_HOME (or ~/.local/state), as the XDG base
-// directory spec wants; without a usable home the history lasts the session.
-func historyFile() string {
+// historyFile keeps the shell's history across sessions, best effort: without a
+// writable home it lasts the session.
+type historyFile string
+
+// openHistory loads the history from under $XDG_STATE_HOME (or ~/.local/state),
+// where the XDG base directory spec puts it.
+func openHistory(term *liner.State) historyFile {
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
@@ -88,5 +91,23 @@ func historyFile() string {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return ""
 	}
-	return filepath.Join(dir, "shell_history")
+	path := filepath.Join(dir, "shell_history")
+	if f, err := os.Open(path); err == nil {
+		_, _ = term.ReadHistory(f)
+		f.Close()
+	}
+	return historyFile(path)
+}
+
+// save writes the whole history after each command, so that a killed shell loses nothing.
+func (h historyFile) save(term *liner.State) {
+	if h == "" {
+		return
+	}
+	f, err := os.OpenFile(string(h), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return
+	}
+	_, _ = term.WriteHistory(f)
+	f.Close()
 }

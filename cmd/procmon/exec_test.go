@@ -106,7 +106,10 @@ restart_delay = "0s"
 `, logPath))
 	cmd := procmon("-c", cfg)
 	out := startProcmon(t, cmd)
-	grew := func(path string) bool { data, _ := os.ReadFile(path); return strings.Count(string(data), "task started") > 3 }
+	grew := func(path string) bool {
+		data, _ := os.ReadFile(path)
+		return strings.Count(string(data), "task started") > 3
+	}
 	require.Eventually(t, func() bool { return grew(logPath) }, 10*time.Second, time.Millisecond)
 	require.NoError(t, os.Rename(logPath, logPath+".1"))
 	require.NoError(t, cmd.Process.Signal(syscall.SIGUSR2))

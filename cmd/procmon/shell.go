@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/ergochat/readline"
+	"github.com/peterh/liner"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,31 +50,30 @@ func (s *session) script(in io.Reader) int {
 	return code
 }
 
+// interactive reads commands with line editing, history and completion. The
+// terminal keeps its signals between prompts, so ^C ends a running logs -f.
 func (s *session) interactive() int {
-	rl, err := readline.NewFromConfig(&readline.Config{
-		Prompt:            "procmon> ",
-		HistoryFile:       historyFile(),
-		HistorySearchFold: true,
-		AutoComplete:      &completer{names: s.taskNames},
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "procmon shell: %v\n", err)
-		return 1
-	}
-	defer rl.Close()
-	s.out, s.errOut = rl.Stdout(), rl.Stderr()
+	term := liner.NewLiner()
+	defer term.Close()
+	term.SetCtrlCAborts(true)
+	term.SetTabCompletionStyle(liner.TabPrints)
+	term.SetWordCompleter((&completer{names: s.taskNames}).complete)
+	history := openHistory(term)
 	fmt.Fprintf(s.out, "procmon shell on %s: help lists the commands, exit or ^D leaves\n", s.client.Socket())
 	for {
-		line, err := rl.ReadLine()
-		if errors.Is(err, readline.ErrInterrupt) {
+		line, err := term.Prompt("procmon> ")
+		if errors.Is(err, liner.ErrPromptAborted) {
 			continue // ^C drops the line, as in sh
 		}
 		if err != nil {
+			fmt.Fprintln(s.out)
 			return 0
 		}
 		if line = strings.TrimSpace(line); line == "" {
 			continue
 		}
+		term.AppendHistory(line)
+		history.save(term)
 		if _, quit := s.exec(line); quit {
 			return 0
 		}
