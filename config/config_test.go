@@ -32,11 +32,11 @@ func TestLoadFull(t *testing.T) {
 		LogLevel: logrus.DebugLevel, LogFormat: "json", LogFile: "/var/log/procmon.log",
 		Socket: "/run/test.sock", HTTP: "127.0.0.1:8080", Pidfile: "/run/procmon.pid",
 		Journal: "/var/lib/procmon/journal.jsonl", ServicesDir: "/etc/procmon/services",
-		StopTimeout: 5 * time.Second, ShutdownTimeout: 25 * time.Second, Subreaper: false,
+		StopTimeout: 5 * time.Second, ShutdownTimeout: 25 * time.Second, Subreaper: false, LoadMetric: "cpu_pressure",
 	}, cfg.Procmon)
 
 	api := cfg.Tasks["api"]
-	assert.Equal(t, 28, api.Line)
+	assert.Equal(t, 29, api.Line)
 	assert.Equal(t, []string{"redis", "migrate"}, api.Parents)
 	assert.Equal(t, map[string]string{"PORT": "8080", "GREETING": "costs $5"}, api.Env)
 	assert.Equal(t, int64(10_000_000), api.LogMaxSize)
@@ -83,7 +83,7 @@ func TestDefaults(t *testing.T) {
 
 	assert.Equal(t, Global{
 		LogLevel: logrus.InfoLevel, LogFormat: "text", Socket: DefaultSocket(),
-		StopTimeout: 10 * time.Second, Subreaper: true,
+		StopTimeout: 10 * time.Second, Subreaper: true, LoadMetric: "loadavg",
 	}, cfg.Procmon)
 	assert.Equal(t, &Task{
 		Name: "svc", Line: 1, Command: []string{"/bin/svc"}, Type: Service,

@@ -19,6 +19,7 @@ func defaultGlobal() Global {
 		Socket:      DefaultSocket(),
 		StopTimeout: 10 * time.Second,
 		Subreaper:   true,
+		LoadMetric:  LoadAverage,
 	}
 }
 

@@ -29,6 +29,11 @@ func (l *loader) buildGlobal(r *rawGlobal) Global {
 	l.duration(sub(k, "stop_timeout"), r.StopTimeout, false, &g.StopTimeout)
 	l.duration(sub(k, "shutdown_timeout"), r.ShutdownTimeout, false, &g.ShutdownTimeout)
 	l.boolean(sub(k, "subreaper"), r.Subreaper, &g.Subreaper)
+	var metric string
+	if l.str(sub(k, "load_metric"), r.LoadMetric, &metric) &&
+		l.oneOf(sub(k, "load_metric"), metric, LoadAverage, CPUPressure) {
+		g.LoadMetric = metric
+	}
 	l.checkHTTP(sub(k, "http"), &g)
 	return g
 }

@@ -44,6 +44,7 @@ type rawGlobal struct {
 	StopTimeout     value `toml:"stop_timeout"`
 	ShutdownTimeout value `toml:"shutdown_timeout"`
 	Subreaper       value `toml:"subreaper"`
+	LoadMetric      value `toml:"load_metric"`
 }
 
 type rawTask struct {

@@ -34,7 +34,14 @@ type Global struct {
 	StopTimeout     time.Duration
 	ShutdownTimeout time.Duration // 0 = unbounded
 	Subreaper       bool
+	LoadMetric      string // what load_high and load_low compare with: LoadAverage or CPUPressure
 }
+
+// Load metrics for load_high and load_low.
+const (
+	LoadAverage = "loadavg"      // the 1-minute load average of /proc/loadavg
+	CPUPressure = "cpu_pressure" // the cgroup's cpu.pressure "some avg60", in percent
+)
 
 // TaskType says whether a task is expected to keep running or to run to completion.
 type TaskType string
