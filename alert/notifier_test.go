@@ -1,0 +1,228 @@
+package alert
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
+	"github.com/procmon/procmon/tasks"
+)
+
+// reaper is the test binary's single wait(2) caller, as procmon's is.
+var reaper *signals.Reaper
+
+func TestMain(m *testing.M) {
+	reaper = signals.NewReaper(nil)
+	signals.Listen(reaper)
+	os.Exit(m.Run())
+}
+
+const wait = 10 * time.Second
+
+func quietLog() (logrus.FieldLogger, *logtest.Hook) {
+	l, hook := logtest.NewNullLogger()
+	l.SetLevel(logrus.DebugLevel)
+	return l, hook
+}
+
+func newNotifier(t *testing.T, deps Deps, entries ...*config.Notify) (*Notifier, *logtest.Hook) {
+	t.Helper()
+	log, hook := quietLog()
+	n := New(entries, deps, log)
+	t.Cleanup(n.Close)
+	return n, hook
+}
+
+func fatal(task string) tasks.Event {
+	code := 1
+	return tasks.Event{Time: time.Now(), Type: tasks.EvTaskFatal, Task: task, Pid: 42, ExitCode: &code, Error: "gave up"}
+}
+
+// closedAddr is a TCP address where nothing listens.
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestEmailIsSentWithSTARTTLSAndAuth(t *testing.T) {
+	serverTLS, clientTLS := testCert(t)
+	smtpd := newFakeSMTP(t, serverTLS)
+	n, hook := newNotifier(t, Deps{TLSConfig: clientTLS}, &config.Notify{
+		Type: "email", Events: []string{tasks.EvTaskFatal}, SMTP: smtpd.addr(),
+		From: "procmon@example.com", To: []string{"ops@example.com", "dev@example.com"},
+		Username: "user", Password: "secret",
+	})
+	n.Observe(tasks.Event{Type: tasks.EvTaskReady, Task: "web"}) // not listed: not sent
+	n.Observe(fatal("web"))
+	require.Eventually(t, func() bool { return len(smtpd.received()) == 1 }, wait, time.Millisecond, "%v", hook.AllEntries())
+
+	m := smtpd.received()[0]
+	assert.True(t, m.tls, "STARTTLS was offered, so it was used")
+	assert.Equal(t, "\x00user\x00secret", m.auth)
+	assert.Equal(t, "procmon@example.com", m.from)
+	assert.Equal(t, []string{"ops@example.com", "dev@example.com"}, m.to)
+	assert.Contains(t, m.data, "Subject: procmon: task_fatal web\n")
+	assert.Contains(t, m.data, "task:      web\n")
+	assert.Contains(t, m.data, "exit_code: 1\n")
+	assert.Contains(t, m.data, "error:     gave up\n")
+	var got map[string]any
+	jsonLine := m.data[strings.LastIndex(strings.TrimSpace(m.data), "\n")+1:]
+	require.NoError(t, json.Unmarshal([]byte(jsonLine), &got), "the body ends with the event as JSON: %q", jsonLine)
+	assert.Equal(t, "task_fatal", got["type"])
+	assert.Equal(t, "web", got["task"])
+	assert.EqualValues(t, 1, got["exit_code"])
+}
+
+func TestEmailWithoutSTARTTLSRefusesToSendAPasswordInClear(t *testing.T) {
+	// 127.0.0.2: loopback, but not one of the names net/smtp's PlainAuth trusts
+	// with a password in clear (localhost, 127.0.0.1, ::1).
+	smtpd := newFakeSMTPOn(t, "127.0.0.2", nil)
+	e := &config.Notify{Type: "email", Events: []string{tasks.EvTaskFatal}, SMTP: smtpd.addr(),
+		From: "a@example.com", To: []string{"b@example.com"}}
+	n, _ := newNotifier(t, Deps{}, e)
+	n.Observe(fatal("db"))
+	require.Eventually(t, func() bool { return len(smtpd.received()) == 1 }, wait, time.Millisecond)
+	assert.False(t, smtpd.received()[0].tls)
+
+	e.Username, e.Password = "user", "secret"
+	err := emailSender(e, nil)(t.Context(), newPayload(fatal("db")))
+	require.ErrorContains(t, err, "auth")
+	assert.Len(t, smtpd.received(), 1, "nothing was sent")
+}
+
+func TestWebhookPostsTheEventAndRetries(t *testing.T) {
+	var mu sync.Mutex
+	var tries int
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		tries++
+		if tries == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		body, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	n, _ := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvMonitorFailed}, URL: srv.URL})
+	n.Observe(tasks.Event{Type: tasks.EvMonitorFailed, Task: "api", Instance: 2, Monitor: "health", Error: "timeout"})
+
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return body != nil }, wait, time.Millisecond)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(body, &got))
+	assert.Equal(t, "monitor_failed", got["type"])
+	assert.Equal(t, "api", got["task"])
+	assert.EqualValues(t, 2, got["instance"])
+	assert.Equal(t, "health", got["monitor"])
+	assert.Equal(t, 2, tries, "the 503 was retried")
+}
+
+func TestExecGetsTheEventOnStdin(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "event.json")
+	n, hook := newNotifier(t, Deps{Start: reaper.Start}, &config.Notify{
+		Type: "exec", Events: []string{tasks.EvMaintenanceFinished},
+		Command: []string{"sh", "-c", `cat > "$1.tmp" && echo "$PROCMON_EVENT" >> "$1.tmp" && mv "$1.tmp" "$1"`, "sh", out},
+	})
+	code := 0
+	n.Observe(tasks.Event{Type: tasks.EvMaintenanceFinished, ExitCode: &code})
+	require.Eventually(t, func() bool { _, err := os.Stat(out); return err == nil }, wait, time.Millisecond, "%v", hook.AllEntries())
+
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	jsonPart, env, _ := strings.Cut(string(data), "}")
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(jsonPart+"}"), &got))
+	assert.Equal(t, "maintenance_finished", got["type"])
+	assert.EqualValues(t, 0, got["exit_code"])
+	assert.Equal(t, "maintenance_finished", strings.TrimSpace(env))
+}
+
+func TestExecFailureAndTimeoutAreLoggedNotFatal(t *testing.T) {
+	n, hook := newNotifier(t, Deps{Start: reaper.Start},
+		&config.Notify{Type: "exec", Events: []string{tasks.EvTaskFatal}, Command: []string{"sh", "-c", "exit 3"}})
+	n.Observe(fatal("x"))
+	require.Eventually(t, func() bool {
+		e := hook.LastEntry()
+		return e != nil && e.Message == "cannot send notification"
+	}, wait, time.Millisecond)
+	assert.Contains(t, hook.LastEntry().Data["error"].(error).Error(), "exit code 3")
+}
+
+func TestDeadEndpointsNeitherBlockNorPanic(t *testing.T) {
+	dead := closedAddr(t)
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hang }))
+	defer slow.Close()
+	defer close(hang)
+	events := []string{tasks.EvTaskExited}
+	n, hook := newNotifier(t, Deps{},
+		&config.Notify{Type: "email", Events: events, SMTP: dead, From: "a@b", To: []string{"c@d"}},
+		&config.Notify{Type: "webhook", Events: events, URL: "http://" + dead + "/hook"},
+		&config.Notify{Type: "webhook", Events: events, URL: slow.URL},
+		&config.Notify{Type: "exec", Events: events, Command: []string{"true"}}, // no Deps.Start
+	)
+	start := time.Now()
+	for i := 0; i < 1000; i++ {
+		n.Observe(tasks.Event{Type: tasks.EvTaskExited, Task: "t", Pid: i})
+	}
+	assert.Less(t, time.Since(start), time.Second, "Observe never waits for a channel")
+	assert.Greater(t, n.Dropped(), int64(0), "full queues drop and count")
+	require.Eventually(t, func() bool {
+		for _, e := range hook.AllEntries() {
+			if e.Message == "notify channel does not keep up: dropping events" {
+				return true
+			}
+		}
+		return false
+	}, wait, time.Millisecond)
+
+	start = time.Now()
+	n.Close()
+	assert.Less(t, time.Since(start), 5*time.Second, "Close drains briefly, then gives up")
+	n.Observe(fatal("after close")) // ignored, no panic
+}
+
+func TestCloseKillsAHangingExecCommand(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	n, _ := newNotifier(t, Deps{Start: reaper.Start}, &config.Notify{
+		Type: "exec", Events: []string{tasks.EvTaskFatal},
+		Command: []string{"sh", "-c", `echo $$ > "$1.tmp" && mv "$1.tmp" "$1" && exec sleep 1000`, "sh", pidFile},
+	})
+	n.Observe(fatal("x"))
+	var pid int
+	require.Eventually(t, func() bool {
+		data, err := os.ReadFile(pidFile)
+		if err != nil {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		return err == nil
+	}, wait, time.Millisecond)
+
+	start := time.Now()
+	n.Close()
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.ErrorIs(t, unix.Kill(pid, 0), unix.ESRCH, "the command was killed and reaped")
+}
