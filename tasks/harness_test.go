@@ -159,16 +159,20 @@ func startFile(t testing.TB, path string) *harness {
 	return startConfig(t, cfg)
 }
 
-func startConfig(t testing.TB, cfg *config.Config) *harness {
+func startConfig(t testing.TB, cfg *config.Config, tweaks ...func(*Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, rec: newRecorder(), exit: make(chan int, 1), out: &syncBuffer{}, log: &syncBuffer{},
 		sigs: make(chan signals.Event, 4)}
 	log := logrus.New()
 	log.SetOutput(h.log)
 	log.SetLevel(logrus.DebugLevel)
+	opts := Options{Config: cfg, Reaper: testReaper, Log: log, Signals: h.sigs,
+		Observers: []Observer{h.rec}, Stdout: h.out, Stderr: h.out}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
 	var err error
-	h.sup, err = New(Options{Config: cfg, Reaper: testReaper, Log: log, Signals: h.sigs,
-		Observers: []Observer{h.rec}, Stdout: h.out, Stderr: h.out})
+	h.sup, err = New(opts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
@@ -252,4 +256,10 @@ func waitGone(t testing.TB, pids ...int) {
 // touches the tree any more.
 func (s *Supervisor) finalState(name string, index int) State {
 	return s.tasks[name].instances[index].state
+}
+
+func (s *Supervisor) loadTickerForTest() *time.Ticker {
+	var t *time.Ticker
+	s.Do(func() { t = s.loadTicker })
+	return t
 }

@@ -80,6 +80,7 @@ type run struct {
 	stopReq    bool      // procmon wants it down
 	cause      stopCause // why, when stopReq
 	signaled   bool      // the stop signal was sent to the group
+	paused     bool      // SIGSTOPped by load
 	killed     bool      // SIGKILL was sent to the group
 	exit       *signals.Exit
 	timers     []interface{ Stop() bool }
@@ -171,7 +172,7 @@ func (s *Supervisor) requestStop(r *run, cause stopCause) {
 // leaveReady records, once, that an instance stops counting as ready for the
 // tasks below it, naming those that will have to stop.
 func (s *Supervisor) leaveReady(i *instance) {
-	if i.state != Ready {
+	if i.state != Ready && i.state != Paused {
 		return
 	}
 	below := s.activeBelow(i.task)
@@ -202,6 +203,9 @@ func (s *Supervisor) signalStop(r *run) {
 		sig = s.forwarded
 	}
 	signalGroup(r.pid, sig)
+	if r.paused {
+		signalGroup(r.pid, contSignal) // a stopped process can act on its stop signal only once continued
+	}
 	r.killTimer = s.after(t.StopTimeout, timerEvent{kind: timerKill, run: r})
 }
 

@@ -11,6 +11,8 @@ import (
 const (
 	killSignal = unix.SIGKILL
 	quitSignal = unix.SIGQUIT
+	stopSignal = unix.SIGSTOP
+	contSignal = unix.SIGCONT
 )
 
 // signalGroup signals a run's whole process group. The group id is the leader's

@@ -73,6 +73,7 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 	}
 	s.relink(cfg, order)
 	s.cfg, s.order = cfg, order
+	s.watchLoad()
 	s.log.SetLevel(cfg.Procmon.LogLevel)
 	s.emit(Event{Type: EvReload, Tasks: sortedUnion(added, changed, removed)})
 	s.log.WithField("added", added).WithField("changed", changed).WithField("removed", removed).Info("reload applied")

@@ -32,5 +32,6 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // terminal states end an instance's run until someone starts it again.
 func (s State) terminal() bool { return s == Completed || s == Exited || s == Fatal }
 
-// readyLike states satisfy children waiting on their parent.
-func (s State) readyLike() bool { return s == Ready || s == Completed }
+// readyLike states satisfy children waiting on their parent. A task paused by
+// load keeps its place in the tree: its children are not torn down.
+func (s State) readyLike() bool { return s == Ready || s == Completed || s == Paused }

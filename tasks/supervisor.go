@@ -32,6 +32,10 @@ type Options struct {
 	DirectOutput bool
 	// ReopenLog reopens procmon's own log file on SIGUSR2 (nil: nothing to reopen).
 	ReopenLog func() error
+	// Load and LoadInterval replace how and how often load_high and load_low are
+	// read (default: [procmon] load_metric, every 5 s).
+	Load         LoadSource
+	LoadInterval time.Duration
 }
 
 // Supervisor runs the task tree of one configuration. All of its state belongs to
@@ -64,6 +68,10 @@ type Supervisor struct {
 	forwarded syscall.Signal    // the signal passed on, once a shutdown began that way
 	direct    bool              // DirectOutput
 	reopenLog func() error
+
+	loadSource   LoadSource
+	loadInterval time.Duration
+	loadTicker   *time.Ticker // nil while no task uses load_high
 }
 
 type task struct {
@@ -87,23 +95,31 @@ func New(opts Options) (*Supervisor, error) {
 		return nil, fmt.Errorf("output: %w", err)
 	}
 	s := &Supervisor{
-		cfg:       opts.Config,
-		file:      opts.Config.File,
-		reaper:    opts.Reaper,
-		log:       opts.Log,
-		observers: opts.Observers,
-		sigs:      opts.Signals,
-		hub:       hub,
-		stdout:    output.NewWriter(opts.Stdout),
-		stderr:    output.NewWriter(opts.Stderr),
-		tasks:     map[string]*task{},
-		events:    make(chan any, 4096),
-		done:      make(chan struct{}),
-		draining:  map[*run]struct{}{},
-		adopts:    os.Getpid() == 1 || opts.Config.Procmon.Subreaper,
-		forward:   opts.ForwardSignals,
-		direct:    opts.DirectOutput,
-		reopenLog: opts.ReopenLog,
+		cfg:          opts.Config,
+		file:         opts.Config.File,
+		reaper:       opts.Reaper,
+		log:          opts.Log,
+		observers:    opts.Observers,
+		sigs:         opts.Signals,
+		hub:          hub,
+		stdout:       output.NewWriter(opts.Stdout),
+		stderr:       output.NewWriter(opts.Stderr),
+		tasks:        map[string]*task{},
+		events:       make(chan any, 4096),
+		done:         make(chan struct{}),
+		draining:     map[*run]struct{}{},
+		adopts:       os.Getpid() == 1 || opts.Config.Procmon.Subreaper,
+		forward:      opts.ForwardSignals,
+		direct:       opts.DirectOutput,
+		reopenLog:    opts.ReopenLog,
+		loadSource:   opts.Load,
+		loadInterval: opts.LoadInterval,
+	}
+	if s.loadSource == nil {
+		s.loadSource = loadSourceFor(opts.Config.Procmon.LoadMetric)
+	}
+	if s.loadInterval <= 0 {
+		s.loadInterval = defaultLoadInterval
 	}
 	s.reaper.SetOrphanHandler(func(e signals.Exit) { s.post(orphanEvent{e}) })
 	s.buildTree(opts.Config)
@@ -123,6 +139,7 @@ func (s *Supervisor) buildTree(cfg *config.Config) {
 func (s *Supervisor) Run(ctx context.Context) int {
 	defer close(s.done)
 	s.emit(Event{Type: EvProcmonStarted, Pid: os.Getpid()})
+	s.watchLoad()
 	for !s.finished() {
 		s.reconcile()
 		s.stepMaintenance()
@@ -138,6 +155,9 @@ func (s *Supervisor) Run(ctx context.Context) int {
 			s.beginShutdown(0)
 			ctx = context.Background()
 		}
+	}
+	if s.loadTicker != nil {
+		s.loadTicker.Stop()
 	}
 	s.killStrays()
 	s.closeOutput()
@@ -203,6 +223,8 @@ func (s *Supervisor) handle(ev any) {
 		s.onTimer(ev)
 	case monitorEvent:
 		s.onMonitor(ev)
+	case loadEvent:
+		s.onLoad(ev)
 	case request:
 		ev.fn()
 		close(ev.done)

@@ -1,0 +1,91 @@
+package tasks
+
+import (
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseLoadReadings(t *testing.T) {
+	v, err := parseLoadAverage([]byte("3.25 1.10 0.50 2/345 6789\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 3.25, v)
+	v, err = parsePressure([]byte("some avg10=1.00 avg60=42.50 avg300=3.00 total=123\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 42.5, v)
+	_, err = parsePressure([]byte("full avg10=0.00\n"))
+	assert.Error(t, err)
+	real, err := readLoadAverage()
+	require.NoError(t, err, "this machine's /proc/loadavg reads")
+	assert.False(t, math.IsNaN(real))
+}
+
+// processState is the state letter of /proc/PID/stat: T while stopped.
+func processState(pid int) string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	return fields[0]
+}
+
+func TestLoadPausesAndResumes(t *testing.T) {
+	var load atomic.Value
+	var reads atomic.Int32
+	load.Store(0.5)
+	h := startConfig(t, loadConfig(t, `
+[tasks.batch]
+command = ["sleep", "1000"]
+load_high = 4
+load_low = 2
+
+[tasks.child]
+parent = "batch"
+command = ["sleep", "1000"]
+`), func(o *Options) {
+		o.Load = func() (float64, error) { reads.Add(1); return load.Load().(float64), nil }
+		o.LoadInterval = 5 * time.Millisecond
+	})
+	h.rec.waitFor(t, is(EvTaskReady, "child"))
+	pid, child := h.pid("batch", 0), h.pid("child", 0)
+
+	load.Store(6.0)
+	h.waitState("batch", 0, Paused)
+	require.Eventually(t, func() bool { return processState(pid) == "T" }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, child, h.pid("child", 0), "the tasks below a paused one keep running")
+
+	load.Store(3.0)
+	seen := reads.Load()
+	require.Eventually(t, func() bool { return reads.Load() > seen+3 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, Paused, h.instance("batch", 0).State, "between load_low and load_high a paused task stays paused")
+	load.Store(1.0)
+	h.waitState("batch", 0, Ready)
+	require.Eventually(t, func() bool { return processState(pid) == "S" }, 10*time.Second, time.Millisecond)
+
+	load.Store(6.0)
+	h.waitState("batch", 0, Paused)
+	began := time.Now()
+	assert.Equal(t, 0, h.stop())
+	assert.Less(t, time.Since(began), 5*time.Second, "a paused task is continued after its stop signal, not left to the kill")
+	exited := h.rec.waitFor(t, is(EvTaskExited, "batch"))
+	assert.Equal(t, "SIGTERM", exited.Signal)
+}
+
+func TestNoLoadSamplingWithoutLoadTasks(t *testing.T) {
+	var reads atomic.Int32
+	h := startConfig(t, loadConfig(t, "[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n"), func(o *Options) {
+		o.Load = func() (float64, error) { reads.Add(1); return 0, nil }
+		o.LoadInterval = time.Millisecond
+	})
+	h.rec.waitFor(t, is(EvTaskReady, "a"))
+	assert.Nil(t, h.sup.loadTickerForTest())
+	assert.Equal(t, int32(0), reads.Load())
+}
