@@ -124,3 +124,26 @@ func TestCleanupWithoutAJournalDoesNothing(t *testing.T) {
 	log, _ := quietLog()
 	assert.NoError(t, Cleanup(filepath.Join(t.TempDir(), "none"), time.Second, log))
 }
+
+func TestCleanupFindsATaskStartedManyRotationsAgo(t *testing.T) {
+	p := startProc(t, "sleep", "1000")
+	path := filepath.Join(t.TempDir(), "journal")
+	log, _ := quietLog()
+	j, err := Open(path, log, MaxSize(500))
+	require.NoError(t, err)
+	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid})
+	for n := 0; n < 100; n++ { // several rotations: the original line is long gone
+		j.Observe(tasks.Event{Type: tasks.EvTaskReady, Task: "other"})
+	}
+	require.NoError(t, j.Close())
+	for _, f := range []string{path, path + ".1"} {
+		for _, l := range readLines(t, f) {
+			if l["task"] == "old" {
+				require.Equal(t, true, l["carried"], "only carried copies are left")
+			}
+		}
+	}
+
+	require.NoError(t, Cleanup(path, 10*time.Second, log))
+	assert.Equal(t, unix.SIGTERM, p.exit(t).Signal())
+}

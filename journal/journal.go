@@ -46,7 +46,8 @@ type record struct {
 	Delay     string    `json:"delay,omitempty"`
 	StartTime uint64    `json:"start_time,omitempty"`
 	BootID    string    `json:"boot_id,omitempty"`
-	File      string    `json:"file,omitempty"` // journal_rotated: where the older lines went
+	File      string    `json:"file,omitempty"`    // journal_rotated: where the older lines went
+	Carried   bool      `json:"carried,omitempty"` // a task_started repeated by a rotation
 }
 
 // Option adjusts a Journal at Open.
@@ -68,6 +69,10 @@ type Journal struct {
 	f       *os.File // nil once closed
 	size    int64
 	failing bool // a write or rotation failed and was logged; log again only after a success
+	// running holds the task_started records without a task_exited yet: a
+	// rotation writes them again, so that Cleanup finds a long-running process
+	// however many rotations ago it started.
+	running map[int]record
 }
 
 // Open opens (or creates) the journal at path for appending and takes its lock.
@@ -82,7 +87,7 @@ func Open(path string, log logrus.FieldLogger, opts ...Option) (*Journal, error)
 		f.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	j := &Journal{path: path, log: log, maxSize: DefaultMaxSize, bootID: bootID(), f: f, size: fi.Size()}
+	j := &Journal{path: path, log: log, maxSize: DefaultMaxSize, bootID: bootID(), f: f, size: fi.Size(), running: map[int]record{}}
 	for _, o := range opts {
 		o(j)
 	}
@@ -101,7 +106,11 @@ func (j *Journal) Observe(ev tasks.Event) {
 	if j.f == nil {
 		return
 	}
+	j.track(rec)
 	j.append(rec)
+	if j.maxSize > 0 && j.size >= j.maxSize {
+		j.rotate()
+	}
 	if ev.Type == tasks.EvProcmonStopped {
 		// The last event of a run: make it durable, the lock stays until Close.
 		if err := j.f.Sync(); err != nil {
@@ -146,9 +155,15 @@ func (j *Journal) append(rec record) {
 		return
 	}
 	j.recovered()
-	// The rotation note never rotates again, however small the limit.
-	if j.maxSize > 0 && j.size >= j.maxSize && rec.Type != typeRotated {
-		j.rotate()
+}
+
+// track keeps running up to date; the caller holds mu.
+func (j *Journal) track(rec record) {
+	switch {
+	case rec.Type == tasks.EvTaskStarted && rec.Pid > 0:
+		j.running[rec.Pid] = rec
+	case rec.Type == tasks.EvTaskExited:
+		delete(j.running, rec.Pid)
 	}
 }
 

@@ -97,6 +97,9 @@ func TestJournalRotatesAtItsSizeLimitAndKeepsItsLock(t *testing.T) {
 	j, err := Open(path, log, MaxSize(1000))
 	require.NoError(t, err)
 	defer j.Close()
+	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "long", Pid: os.Getpid()})
+	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "short", Pid: 2})
+	j.Observe(tasks.Event{Type: tasks.EvTaskExited, Task: "short", Pid: 2})
 	for n := 0; n < 60; n++ {
 		j.Observe(tasks.Event{Type: tasks.EvTaskReady, Task: "task" + strconv.Itoa(n)})
 	}
@@ -108,6 +111,11 @@ func TestJournalRotatesAtItsSizeLimitAndKeepsItsLock(t *testing.T) {
 	lines := readLines(t, path)
 	assert.Equal(t, "journal_rotated", lines[0]["type"])
 	assert.Equal(t, path+".1", lines[0]["file"])
+	assert.Equal(t, "task_started", lines[1]["type"], "a process still running is carried over")
+	assert.Equal(t, "long", lines[1]["task"])
+	assert.Equal(t, true, lines[1]["carried"])
+	assert.NotNil(t, lines[1]["start_time"])
+	assert.Equal(t, "task_ready", lines[2]["type"], "an exited one is not")
 	assert.Equal(t, "task59", lines[len(lines)-1]["task"], "the newest line is in the current file")
 	_, err = os.Stat(path + ".new")
 	assert.True(t, os.IsNotExist(err), "no temporary file is left")

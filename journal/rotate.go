@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 )
 
 // rotate moves the full journal to PATH.1 (replacing an older one) and goes on in
-// a new file at PATH. The new file is locked before it takes the name, and the old
+// a new file at PATH, which starts with a journal_rotated line and the
+// task_started lines of the processes still running, marked "carried". The new file is locked before it takes the name, and the old
 // one keeps its lock until then, so at every moment the file named PATH is locked:
 // a second procmon starting during a rotation is still refused. The caller holds mu.
 func (j *Journal) rotate() {
@@ -29,6 +31,16 @@ func (j *Journal) rotate() {
 	j.f, j.size = nf, 0
 	j.log.WithField("journal", j.path).WithField("previous", old).Info("journal rotated")
 	j.append(record{Time: time.Now(), Type: typeRotated, File: old})
+	pids := make([]int, 0, len(j.running))
+	for pid := range j.running {
+		pids = append(pids, pid)
+	}
+	sort.Ints(pids)
+	for _, pid := range pids {
+		rec := j.running[pid]
+		rec.Carried = true
+		j.append(rec)
+	}
 }
 
 // lockedSuccessor creates and locks the file that will become the journal. A stale

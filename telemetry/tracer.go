@@ -126,6 +126,9 @@ func (t *Tracer) Observe(ev tasks.Event) {
 	case tasks.EvMaintenanceFinished:
 		t.endMaintenance(ev, at)
 	case tasks.EvProcmonStopped:
+		if ev.ExitCode != nil {
+			t.root.fields["exit_code"] = *ev.ExitCode
+		}
 		t.finish(at)
 	default:
 		if rootEvents[ev.Type] {

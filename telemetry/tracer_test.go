@@ -118,7 +118,7 @@ func TestTracerSendsOneTraceOfSpans(t *testing.T) {
 		{Time: at(1200), Type: tasks.EvMaintenanceStarted},
 		{Time: at(1300), Type: tasks.EvTaskExited, Task: "web", Pid: 101, Signal: "SIGTERM"},
 		{Time: at(1700), Type: tasks.EvMaintenanceFinished, ExitCode: intp(0)},
-		{Time: at(2000), Type: tasks.EvProcmonStopped},
+		{Time: at(2000), Type: tasks.EvProcmonStopped, ExitCode: intp(0)},
 	} {
 		tr.Observe(ev)
 	}
@@ -145,6 +145,7 @@ func TestTracerSendsOneTraceOfSpans(t *testing.T) {
 	root := byName["procmon"][0]
 	assert.NotContains(t, root, "trace.parent_id")
 	assert.EqualValues(t, 2000, root["duration_ms"])
+	assert.EqualValues(t, 0, root["exit_code"])
 
 	first, second := byName["task.run"][0], byName["task.run"][1]
 	if first["pid"] != float64(100) {
