@@ -116,6 +116,7 @@ func (s *Supervisor) finishMaintenance(code int, why string) {
 			}
 		}
 	}
+	_ = s.setServices(s.services) // changes of services_dir during the cycle
 }
 
 // stopMaintenance ends the command when procmon shuts down during a cycle.

@@ -19,7 +19,13 @@ func (s *Supervisor) Reload() error {
 		return err
 	}
 	var applyErr error
-	if !s.Do(func() { applyErr = s.apply(cfg) }) {
+	if !s.Do(func() {
+		prev := s.fileCfg
+		s.fileCfg = cfg
+		if applyErr = s.apply(s.withServices(cfg)); applyErr != nil {
+			s.fileCfg = prev
+		}
+	}) {
 		return ErrStopped
 	}
 	return applyErr
@@ -73,6 +79,7 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 	}
 	s.relink(cfg, order)
 	s.cfg, s.order = cfg, order
+	s.markServices(cfg)
 	s.watchLoad()
 	s.log.SetLevel(cfg.Procmon.LogLevel)
 	s.emit(Event{Type: EvReload, Tasks: sortedUnion(added, changed, removed)})

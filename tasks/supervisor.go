@@ -12,6 +12,7 @@ import (
 
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/output"
+	"github.com/procmon/procmon/services"
 	"github.com/procmon/procmon/signals"
 )
 
@@ -43,7 +44,9 @@ type Options struct {
 // control requests) only posts events to it.
 type Supervisor struct {
 	cfg       *config.Config
-	file      string // the configuration file, for reloads
+	file      string         // the configuration file, for reloads
+	fileCfg   *config.Config // what the file says, without services_dir's tasks
+	services  []services.Service
 	reaper    *signals.Reaper
 	log       *logrus.Logger
 	observers []Observer
@@ -76,6 +79,7 @@ type Supervisor struct {
 
 type task struct {
 	removed   bool // gone from the configuration; forgotten once its processes are
+	service   bool // comes from services_dir
 	cfg       *config.Task
 	instances []*instance
 	parents   []*task
@@ -97,6 +101,7 @@ func New(opts Options) (*Supervisor, error) {
 	s := &Supervisor{
 		cfg:          opts.Config,
 		file:         opts.Config.File,
+		fileCfg:      opts.Config,
 		reaper:       opts.Reaper,
 		log:          opts.Log,
 		observers:    opts.Observers,

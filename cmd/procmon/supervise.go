@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/procmon/procmon/api"
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/services"
 	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
@@ -61,5 +64,26 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 		return 1
 	}
 	defer stopAPI()
+	if dir := cfg.Procmon.ServicesDir; dir != "" {
+		defer watchServices(dir, sup, log)()
+	}
 	return sup.Run(context.Background())
+}
+
+// watchServices feeds services_dir to the supervisor from a goroutine of its own:
+// the first report waits for Run to take it. It returns the function that stops it.
+func watchServices(dir string, sup *tasks.Supervisor, log *logrus.Logger) (stop func()) {
+	started := make(chan *services.Watcher, 1)
+	go func() {
+		w, err := services.Watch(dir, log, func(list []services.Service) { _ = sup.SetServices(list) })
+		if err != nil {
+			log.WithError(err).Error("cannot watch services_dir")
+		}
+		started <- w
+	}()
+	return func() {
+		if w := <-started; w != nil {
+			w.Close()
+		}
+	}
 }

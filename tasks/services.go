@@ -1,0 +1,77 @@
+package tasks
+
+import (
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/services"
+)
+
+// SetServices makes the executables of services_dir tasks (SPEC 3.9): a new file
+// starts, a changed one restarts, a removed one stops. It shares the reload path:
+// the tasks of the configuration file plus these, applied as a whole.
+func (s *Supervisor) SetServices(list []services.Service) error {
+	var err error
+	if !s.Do(func() { err = s.setServices(list) }) {
+		return ErrStopped
+	}
+	return err
+}
+
+func (s *Supervisor) setServices(list []services.Service) error {
+	prev := map[string]string{}
+	for _, svc := range s.services {
+		prev[svc.Name] = svc.Version
+	}
+	s.services = list
+	if s.shutdown != nil || s.maint != nil {
+		return nil // applied when the maintenance cycle ends
+	}
+	if err := s.apply(s.withServices(s.fileCfg)); err != nil {
+		return err
+	}
+	for _, svc := range list {
+		t := s.tasks[svc.Name]
+		if v, ok := prev[svc.Name]; ok && v != svc.Version && t != nil && t.service {
+			s.log.WithField("task", svc.Name).Info("service file changed: restarting")
+			s.redefine(t)
+		}
+	}
+	return nil
+}
+
+// withServices is the file's configuration plus a task for each service that does
+// not clash with one of the file's tasks.
+func (s *Supervisor) withServices(file *config.Config) *config.Config {
+	if len(s.services) == 0 {
+		return file
+	}
+	cfg := *file
+	cfg.Tasks = make(map[string]*config.Task, len(file.Tasks)+len(s.services))
+	parents := map[string][]string{}
+	for name, t := range file.Tasks {
+		cfg.Tasks[name] = t
+		parents[name] = t.Parents
+	}
+	for _, svc := range s.services {
+		if _, clash := file.Tasks[svc.Name]; clash {
+			s.log.WithField("task", svc.Name).Warn("services_dir has a file named like a task of the configuration: the configuration wins")
+			continue
+		}
+		cfg.Tasks[svc.Name] = config.NewTask(svc.Name, config.Service, file.Procmon, []string{svc.Path})
+		parents[svc.Name] = nil
+	}
+	graph, err := config.NewGraph(parents)
+	if err != nil {
+		s.log.WithError(err).Error("services_dir: cannot add its tasks")
+		return file
+	}
+	cfg.Graph = graph
+	return &cfg
+}
+
+// markServices records which tasks come from services_dir rather than the file.
+func (s *Supervisor) markServices(cfg *config.Config) {
+	for name, t := range s.tasks {
+		_, inFile := s.fileCfg.Tasks[name]
+		t.service = !inFile && cfg.Tasks[name] != nil
+	}
+}

@@ -1,0 +1,65 @@
+package tasks
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/procmon/procmon/services"
+)
+
+func writeScript(t *testing.T, path, body string, mode os.FileMode) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), mode))
+}
+
+func TestServicesDirectory(t *testing.T) {
+	dir := t.TempDir()
+	writeScript(t, filepath.Join(dir, "alpha"), "exec sleep 1000", 0o755)
+	writeScript(t, filepath.Join(dir, "notes.txt"), "not a service", 0o644)
+	h := start(t, "[tasks.fromfile]\ncommand = [\"sleep\", \"1000\"]\n")
+	log := logrus.New()
+	log.SetOutput(h.log)
+	w, err := services.Watch(dir, log, func(l []services.Service) { _ = h.sup.SetServices(l) })
+	require.NoError(t, err)
+	defer w.Close()
+
+	alpha := h.pid("alpha", 0)
+	fromFile := h.pid("fromfile", 0)
+	assert.Contains(t, h.log.String(), "file=notes.txt")
+
+	t.Run("a new file starts", func(t *testing.T) {
+		writeScript(t, filepath.Join(dir, "beta"), "exec sleep 1000", 0o755)
+		h.pid("beta", 0)
+	})
+	t.Run("a burst of writes restarts once", func(t *testing.T) {
+		for n := 0; n < 5; n++ {
+			writeScript(t, filepath.Join(dir, "alpha"), "exec sleep 100"+string(rune('0'+n)), 0o755)
+		}
+		h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "alpha"))
+		waitGone(t, alpha)
+		// A later change is reported after any the burst could still cause.
+		writeScript(t, filepath.Join(dir, "gamma"), "exec sleep 1000", 0o755)
+		h.pid("gamma", 0)
+		assert.Equal(t, 2, h.rec.count(is(EvTaskStarted, "alpha")))
+	})
+	t.Run("a replacement by rename restarts", func(t *testing.T) {
+		tmp := filepath.Join(dir, ".beta.tmp")
+		writeScript(t, tmp, "exec sleep 1002", 0o755)
+		require.NoError(t, os.Rename(tmp, filepath.Join(dir, "beta")))
+		h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "beta"))
+	})
+	t.Run("a removed file stops", func(t *testing.T) {
+		beta := h.pid("beta", 0)
+		require.NoError(t, os.Remove(filepath.Join(dir, "beta")))
+		waitGone(t, beta)
+		require.Eventually(t, func() bool { return h.instance("beta", 0).Name == "" }, 10*time.Second, time.Millisecond)
+	})
+	assert.Equal(t, fromFile, h.pid("fromfile", 0), "the configuration's own tasks are not touched")
+	assert.Equal(t, 0, h.rec.count(is(EvTaskStarted, "notes.txt")))
+}
