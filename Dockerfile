@@ -11,5 +11,6 @@ FROM debian:bookworm-slim
 COPY --from=build /out/procmon /usr/local/bin/procmon
 COPY sample.toml /etc/procmon/procmon.toml
 STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s CMD ["/usr/local/bin/procmon", "ready"]
 ENTRYPOINT ["/usr/local/bin/procmon"]
 CMD ["run", "-c", "/etc/procmon/procmon.toml"]
