@@ -1,0 +1,27 @@
+package main
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sample.toml is the newcomer's first run: it must validate and come up whole.
+func TestSampleConfigurationRuns(t *testing.T) {
+	out, err := procmon("check", "-c", "../../sample.toml").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "store (service)\n  migrate (oneshot)\n    web (service, 2 instances)\n  worker (service)\n")
+
+	cmd := procmon("-c", "../../sample.toml", "-s", t.TempDir()+"/procmon.sock")
+	log := startProcmon(t, cmd)
+	for _, line := range []string{"web.0 | web 0: serving hello", "web.1 | web 1: serving hello", "worker | worker: tick", "flaky | flaky: started"} {
+		require.Eventually(t, func() bool { return strings.Contains(log.String(), line) }, 20*time.Second, 10*time.Millisecond,
+			"%q never appeared:\n%s", line, log.String())
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	assert.Equal(t, 0, waitExit(t, cmd, log, 20*time.Second), log.String())
+}
