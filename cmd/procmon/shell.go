@@ -42,10 +42,11 @@ func (s *session) script(in io.Reader) int {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		var quit bool
-		if code, quit = s.exec(line); quit {
-			break
+		c, quit := s.exec(line)
+		if quit {
+			break // like sh's exit: the code of the command before it
 		}
+		code = c
 	}
 	return code
 }
