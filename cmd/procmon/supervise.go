@@ -41,6 +41,12 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 		return 2
 	}
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
+	recorders, closeRecorders, err := observers(cfg, reaper, log)
+	if err != nil {
+		log.WithError(err).Error("cannot start")
+		return 2
+	}
+	defer closeRecorders()
 	if err := writePidfile(cfg.Procmon.Pidfile); err != nil {
 		log.WithError(err).Error("cannot start")
 		return 2
@@ -52,7 +58,7 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 		defer logFile.Close()
 	}
 	metrics := api.NewMetrics()
-	opts.Observers = append(opts.Observers, metrics)
+	opts.Observers = append(append(opts.Observers, recorders...), metrics)
 	sup, err := tasks.New(opts)
 	if err != nil {
 		log.WithError(err).Error("cannot start")
