@@ -44,7 +44,8 @@ type taskOutput struct {
 	// Handed to the child as they are: procmon's own streams, under DirectOutput.
 	stdoutFile, stderrFile *os.File
 	sharedStderr           bool // stderr = "stdout": one pipe for both
-	files                  []*output.File
+	files                  *outputFiles
+	paths                  []string           // of files, released on close
 	logger                 *output.LogCommand // log_command, when set
 }
 
@@ -53,7 +54,7 @@ const logLines = 1000
 
 func (s *Supervisor) openOutput(i *instance) (*taskOutput, error) {
 	t := i.task.cfg
-	o := &taskOutput{sharedStderr: t.Stderr == config.OutputStdout}
+	o := &taskOutput{sharedStderr: t.Stderr == config.OutputStdout, files: s.files}
 	if len(t.LogCommand) > 0 {
 		return o, o.startLogger(s, i)
 	}
@@ -98,11 +99,11 @@ func (o *taskOutput) sink(dest string, i *instance, stream string, inherit *outp
 	case config.OutputInherit:
 		return i.logs.Sink(stream, inherit.Sink(i.name()+" | ")), nil
 	}
-	f, err := output.OpenFile(dest, i.task.cfg.LogMaxSize, i.task.cfg.LogBackups)
+	f, err := o.files.open(dest, i.task.cfg.LogMaxSize, i.task.cfg.LogBackups)
 	if err != nil {
 		return nil, err
 	}
-	o.files = append(o.files, f)
+	o.paths = append(o.paths, dest)
 	return i.logs.Sink(stream, f), nil
 }
 
@@ -138,19 +139,55 @@ func (o *taskOutput) streams(hub *output.Hub) (stdout, stderr *os.File, ends []*
 }
 
 func (o *taskOutput) close() {
-	for _, f := range o.files {
-		f.Close()
+	for _, path := range o.paths {
+		o.files.release(path)
 	}
+	o.paths = nil
 	if o.logger != nil {
 		o.logger.Close()
 	}
 }
 
-// reopen opens the output files anew, after logrotate moved them away (SIGUSR2).
-func (o *taskOutput) reopen() error {
+// outputFiles shares one output.File among every stream and instance writing to
+// the same path, so that its size, rotation and reopening are counted once.
+type outputFiles struct {
+	byPath map[string]*sharedFile
+}
+
+type sharedFile struct {
+	file  *output.File
+	users int
+}
+
+func (fs *outputFiles) open(path string, maxSize int64, backups int) (*output.File, error) {
+	if sf := fs.byPath[path]; sf != nil {
+		sf.users++
+		return sf.file, nil
+	}
+	f, err := output.OpenFile(path, maxSize, backups)
+	if err != nil {
+		return nil, err
+	}
+	fs.byPath[path] = &sharedFile{file: f, users: 1}
+	return f, nil
+}
+
+func (fs *outputFiles) release(path string) {
+	sf := fs.byPath[path]
+	if sf == nil {
+		return
+	}
+	if sf.users--; sf.users == 0 {
+		sf.file.Close()
+		delete(fs.byPath, path)
+	}
+}
+
+// reopen opens every output file anew, after logrotate moved them away (SIGUSR2).
+func (fs *outputFiles) reopen() error {
 	var errs []error
-	for _, f := range o.files {
-		errs = append(errs, f.Reopen())
+	for _, sf := range fs.byPath {
+		errs = append(errs, sf.file.Reopen())
 	}
 	return errors.Join(errs...)
 }

@@ -169,3 +169,31 @@ log_command = ["sh", "-c", "cat >> %s/logged"]
 	assert.ElementsMatch(t, []string{"one", "two"}, strings.Fields(string(data)))
 	assert.NotContains(t, h.out.String(), "talker |", "the logger takes the output instead")
 }
+
+// Instances and streams that write to one path share one file, so it rotates once
+// at its size, however many write to it.
+func TestSharedOutputFileRotatesAsOne(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "shared.log")
+	h := start(t, fmt.Sprintf(`
+[tasks.noisy]
+type = "oneshot"
+instances = 3
+command = ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do echo out-$PROCMON_INSTANCE-$i; echo err-$PROCMON_INSTANCE-$i >&2; done"]
+stdout = %[1]q
+stderr = %[1]q
+log_max_size = "400"
+log_backups = 5
+`, log))
+	require.Equal(t, 0, h.wait())
+	var all []string
+	for _, path := range []string{log, log + ".1", log + ".2", log + ".3", log + ".4", log + ".5"} {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		assert.LessOrEqual(t, len(data), 400, "%s is within log_max_size", path)
+		all = append(all, strings.Fields(string(data))...)
+	}
+	assert.Len(t, all, 60, "every line of every stream and instance, in one of the files")
+}

@@ -52,6 +52,7 @@ type Supervisor struct {
 	observers []Observer
 	sigs      <-chan signals.Event
 	hub       *output.Hub
+	files     *outputFiles   // task output files, shared by path
 	stdout    *output.Writer // where "inherit" output goes
 	stderr    *output.Writer
 
@@ -107,6 +108,7 @@ func New(opts Options) (*Supervisor, error) {
 		observers:    opts.Observers,
 		sigs:         opts.Signals,
 		hub:          hub,
+		files:        &outputFiles{byPath: map[string]*sharedFile{}},
 		stdout:       output.NewWriter(opts.Stdout),
 		stderr:       output.NewWriter(opts.Stderr),
 		tasks:        map[string]*task{},
@@ -323,15 +325,8 @@ func (s *Supervisor) reopenLogs() {
 			s.log.WithError(err).Error("cannot reopen log_file")
 		}
 	}
-	for _, t := range s.order {
-		for _, i := range t.instances {
-			if i.output == nil {
-				continue
-			}
-			if err := i.output.reopen(); err != nil {
-				s.log.WithFields(i.event("").fields()).WithError(err).Error("cannot reopen output file")
-			}
-		}
+	if err := s.files.reopen(); err != nil {
+		s.log.WithError(err).Error("cannot reopen an output file")
 	}
 	s.log.Info("log files reopened")
 }
