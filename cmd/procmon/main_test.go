@@ -88,6 +88,9 @@ func TestAsPID1ThousandOrphansLeaveNoZombie(t *testing.T) {
 		t.Fatal("unshare (util-linux) is required")
 	}
 	cfg := writeConfig(t, `
+[procmon]
+socket = ""
+
 [tasks.orphans]
 type = "oneshot"
 command = ["sh", "-c", "i=0; while [ $i -lt 1000 ]; do (sleep 0.2 &) ; i=$((i+1)); done"]
@@ -118,6 +121,9 @@ restart = "never"
 
 func TestAsPID1SIGTERMStopsEverythingAndExitsZero(t *testing.T) {
 	cfg := writeConfig(t, `
+[procmon]
+socket = ""
+
 [tasks.web]
 command = ["sh", "-c", "echo up; exec sleep 1000"]
 `)
@@ -139,6 +145,9 @@ var pidLine = regexp.MustCompile(`pid=(\d+)`)
 
 func TestTasksDieWithProcmon(t *testing.T) {
 	cfg := writeConfig(t, `
+[procmon]
+socket = ""
+
 [tasks.orphaned]
 command = ["sh", "-c", "echo pid=$$; exec sleep 1000"]
 `)
@@ -169,6 +178,9 @@ func deadOrZombie(pid int) bool {
 
 func TestCheckPrintsTreeAndWhatIf(t *testing.T) {
 	cfg := writeConfig(t, `
+[procmon]
+socket = ""
+
 [tasks.db]
 command = "sleep 1000"
 [tasks.api]
@@ -191,6 +203,9 @@ command = "sleep 1000"
 
 func TestInvalidConfigExitsTwoNamingFileLineAndKey(t *testing.T) {
 	cfg := writeConfig(t, `
+[procmon]
+socket = ""
+
 [tasks.redis]
 command = "redis-server"
 
@@ -202,7 +217,7 @@ parent = "redsi"
 		cmd := procmon(sub, "-c", cfg)
 		out, _ := cmd.CombinedOutput()
 		assert.Equal(t, 2, cmd.ProcessState.ExitCode(), sub)
-		assert.Contains(t, string(out), `procmon.toml:7: tasks.web.parent: unknown parent "redsi" (did you mean "redis"?)`, sub)
+		assert.Contains(t, string(out), `procmon.toml:10: tasks.web.parent: unknown parent "redsi" (did you mean "redis"?)`, sub)
 	}
 }
 
@@ -210,6 +225,9 @@ parent = "redsi"
 // pass SIG_IGN on to its tasks.
 func TestIgnoredSignalsAreNotInherited(t *testing.T) {
 	cfg := writeConfig(t, `
+[procmon]
+socket = ""
+
 [tasks.sigs]
 type = "oneshot"
 command = ["grep", "^SigIgn", "/proc/self/status"]

@@ -29,6 +29,9 @@ func runSupervisor(a args) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	if a.socket != "" { // -s names the socket to serve, as it names the one to reach
+		cfg.Procmon.Socket = a.socket
+	}
 	return supervise(cfg, reaper, listener, tasks.Options{})
 }
 
