@@ -43,17 +43,17 @@ func TestExecPassesSignalsAndExitCodes(t *testing.T) {
 		command []string
 		want    int
 	}{
-		{"trapped", []string{"sh", "-c", `trap 'exit 7' TERM; echo ready; while :; do sleep 0.01; done`}, 7},
-		{"killed", []string{"sh", "-c", "echo ready; exec sleep 1000"}, 128 + int(syscall.SIGTERM)},
+		{"trapped", []string{"sh", "-c", `trap 'exit 7' TERM; echo armed; while :; do sleep 0.01; done`}, 7},
+		{"killed", []string{"sh", "-c", "echo armed; exec sleep 1000"}, 128 + int(syscall.SIGTERM)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := procmon(append([]string{"exec", "--"}, c.command...)...)
 			out := startProcmon(t, cmd)
-			require.Eventually(t, func() bool { return strings.Contains(out.String(), "ready") }, 10*time.Second, time.Millisecond)
+			require.Eventually(t, func() bool { return strings.Contains(out.String(), "armed\n") }, 10*time.Second, time.Millisecond)
 			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 			assert.Equal(t, c.want, waitExit(t, cmd, out, 10*time.Second), out.String())
-			assert.NotContains(t, out.String(), "| ready", "single-command mode does not prefix output")
+			assert.NotContains(t, out.String(), "| armed", "single-command mode does not prefix output")
 		})
 	}
 }
