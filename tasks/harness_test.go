@@ -52,19 +52,25 @@ func (r *recorder) Observe(ev Event) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) snapshot() ([]Event, chan struct{}) {
+// since returns the events from index from on, and a channel closed at the next one.
+func (r *recorder) since(from int) ([]Event, chan struct{}) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Event(nil), r.events...), r.changed
+	return append([]Event(nil), r.events[from:]...), r.changed
 }
 
-// waitN waits until n events match and returns them.
+func (r *recorder) snapshot() ([]Event, chan struct{}) { return r.since(0) }
+
+// waitN waits until n events match and returns them. It looks at each event
+// once, so waiting for thousands of them does not slow the supervisor down.
 func (r *recorder) waitN(t testing.TB, n int, timeout time.Duration, match func(Event) bool) []Event {
 	t.Helper()
 	deadline := time.After(timeout)
+	var got []Event
+	seen := 0
 	for {
-		events, changed := r.snapshot()
-		var got []Event
+		events, changed := r.since(seen)
+		seen += len(events)
 		for _, ev := range events {
 			if match(ev) {
 				got = append(got, ev)
@@ -76,7 +82,8 @@ func (r *recorder) waitN(t testing.TB, n int, timeout time.Duration, match func(
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("timed out waiting for %d matching events, got %d; all events:\n%s", n, len(got), describe(events))
+			all, _ := r.snapshot()
+			t.Fatalf("timed out waiting for %d matching events, got %d; all events:\n%s", n, len(got), describe(all))
 		}
 	}
 }
