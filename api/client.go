@@ -10,21 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
+
+	"github.com/procmon/procmon/tasks"
 )
 
 // Instance is one task instance as the client reads it from GET /v1/tasks.
-type Instance struct {
-	Name      string     `json:"name"`
-	Instance  int        `json:"instance"`
-	State     string     `json:"state"`
-	Pid       int        `json:"pid,omitempty"`
-	Ready     bool       `json:"ready"`
-	Restarts  int        `json:"restarts"`
-	ExitCode  *int       `json:"exit_code,omitempty"`
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	Parents   []string   `json:"parents"`
-}
+type Instance = tasks.InstanceStatus
 
 // Error is an error answer of the server.
 type Error struct {

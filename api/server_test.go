@@ -62,7 +62,7 @@ func TestStatusOfAllTasksAndOfOne(t *testing.T) {
 	var all []Instance
 	require.NoError(t, json.Unmarshal([]byte(body), &all))
 	require.Len(t, all, 3)
-	assert.Equal(t, Instance{Name: "idle", State: "stopped", ExitCode: all[2].ExitCode, Parents: []string{"web"}}, all[2])
+	assert.Equal(t, Instance{Name: "idle", State: tasks.Stopped, ExitCode: all[2].ExitCode, Parents: []string{"web"}}, all[2])
 	assert.Equal(t, 1, *all[2].ExitCode)
 	assert.Equal(t, 2, all[1].Restarts)
 	assert.NotNil(t, all[1].StartedAt)

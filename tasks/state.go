@@ -1,5 +1,7 @@
 package tasks
 
+import "fmt"
+
 // State is where a task instance is in its life (SPEC 3.1).
 type State int
 
@@ -28,6 +30,17 @@ func (s State) String() string {
 
 // MarshalText makes states readable in JSON.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a state as MarshalText writes it (the API's clients).
+func (s *State) UnmarshalText(text []byte) error {
+	for n, name := range stateNames {
+		if name == string(text) {
+			*s = State(n)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown state %q", text)
+}
 
 // terminal states end an instance's run until someone starts it again.
 func (s State) terminal() bool { return s == Completed || s == Exited || s == Fatal }

@@ -89,7 +89,7 @@ func allReady(n int) func([]api.Instance) bool {
 func allInState(state string) func([]api.Instance) bool {
 	return func(is []api.Instance) bool {
 		for _, i := range is {
-			if i.State != state {
+			if i.State.String() != state {
 				return false
 			}
 		}
