@@ -1,0 +1,112 @@
+package tasks
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
+)
+
+// decide applies restart, exit_codes, start_time and start_retries to an exit
+// (SPEC 3.3). The run may still be draining; no new spawn happens before it is gone.
+func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
+	t := i.task.cfg
+	if r.stopReq && r.cause == causeTree {
+		if i.enabled && s.shutdown == nil && s.maint == nil {
+			s.setState(i, Pending)
+		} else {
+			s.setState(i, Stopped)
+		}
+		return
+	}
+	expected := r.cause == causeNone && e.Signal() == 0 && t.ExpectedExit(e.Status.ExitStatus())
+	if t.Type == config.Oneshot && expected {
+		i.failedStarts = 0
+		s.setState(i, Completed)
+		s.endedForGood(i)
+		return
+	}
+	failedStart := t.Type == config.Oneshot || !r.becameRdy || r.cause == causeReadyTimeout ||
+		e.Time.Sub(r.started) < t.StartTime
+	if failedStart {
+		s.failedStart(i, e.String())
+		return
+	}
+	i.failedStarts = 0
+	if t.Restart == config.RestartAlways || (t.Restart == config.RestartOnFailure && !expected) {
+		s.enterBackoff(i)
+		return
+	}
+	s.setState(i, Exited)
+	s.endedForGood(i)
+}
+
+// failedStart counts a failed start and backs off, or gives up.
+func (s *Supervisor) failedStart(i *instance, why string) {
+	t := i.task.cfg
+	i.failedStarts++
+	if t.Restart == config.RestartNever || (t.StartRetries >= 0 && i.failedStarts > t.StartRetries) {
+		s.setState(i, Fatal)
+		ev := i.event(EvTaskFatal)
+		ev.Error = fmt.Sprintf("%d failed start(s), last: %s", i.failedStarts, why)
+		s.emit(ev)
+		s.endedForGood(i)
+		return
+	}
+	s.enterBackoff(i)
+}
+
+// restartDelay is restart_delay, doubled for each further consecutive failed
+// start, capped at restart_delay_max.
+func restartDelay(t *config.Task, failedStarts int) time.Duration {
+	d := t.RestartDelay
+	for n := 1; n < failedStarts && d < t.RestartDelayMax; n++ {
+		d *= 2
+	}
+	return min(d, max(t.RestartDelayMax, t.RestartDelay))
+}
+
+func (s *Supervisor) enterBackoff(i *instance) {
+	d := restartDelay(i.task.cfg, i.failedStarts)
+	i.restarts++
+	s.setState(i, Backoff)
+	ev := i.event(EvTaskBackoff)
+	ev.Delay = d.String()
+	s.emit(ev)
+	i.backoffGen++
+	if d == 0 {
+		s.setState(i, Pending)
+		return
+	}
+	i.backoff = s.after(d, timerEvent{kind: timerBackoff, inst: i, gen: i.backoffGen})
+}
+
+func (s *Supervisor) onBackoffDone(i *instance, gen int) {
+	if gen != i.backoffGen || i.state != Backoff {
+		return
+	}
+	i.backoff = nil
+	s.setState(i, Pending)
+}
+
+func (s *Supervisor) cancelBackoff(i *instance) {
+	if i.backoff != nil {
+		i.backoff.Stop()
+		i.backoff = nil
+	}
+	i.backoffGen++
+}
+
+// endedForGood shuts procmon down when a critical task will not run again (SPEC 3.6).
+func (s *Supervisor) endedForGood(i *instance) {
+	if !i.task.cfg.Critical || s.shutdown != nil {
+		return
+	}
+	code := 1
+	if i.state != Fatal && i.lastExit != nil && i.lastExit.Signal() == 0 {
+		code = i.lastExit.Status.ExitStatus()
+	}
+	s.log.WithFields(i.event("").fields()).WithField("exit_code", code).Warn("critical task ended: shutting down")
+	s.beginShutdown(code)
+}

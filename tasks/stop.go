@@ -1,0 +1,177 @@
+package tasks
+
+import (
+	"time"
+
+	"github.com/procmon/procmon/signals"
+)
+
+// requestStop marks a run to be stopped. The stop signal itself waits in reconcile
+// until every task below has stopped (deepest first, SPEC 3.4).
+func (s *Supervisor) requestStop(r *run, cause stopCause) {
+	if r.stopReq {
+		return
+	}
+	i := r.inst
+	r.stopReq, r.cause = true, cause
+	if r.monitors != nil {
+		r.monitors()
+		r.monitors = nil
+	}
+	if r.exit == nil {
+		s.leaveReady(i)
+		s.setState(i, Stopping)
+	}
+}
+
+// leaveReady records, once, that an instance stops counting as ready for the
+// tasks below it, naming those that will have to stop.
+func (s *Supervisor) leaveReady(i *instance) {
+	if i.state != Ready && i.state != Paused {
+		return
+	}
+	below := s.activeBelow(i.task)
+	if len(below) == 0 {
+		return
+	}
+	ev := i.event(EvSubtreeStopped)
+	ev.Tasks = below
+	s.emit(ev)
+}
+
+func (s *Supervisor) activeBelow(t *task) []string {
+	var names []string
+	for _, name := range s.cfg.Graph.Descendants(t.cfg.Name) {
+		if s.tasks[name].active() {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// signalStop sends the stop signal to the run's process group and arms the kill.
+func (s *Supervisor) signalStop(r *run) {
+	t := r.inst.task.cfg
+	r.signaled = true
+	sig := t.StopSignal
+	if s.forwarded != 0 {
+		sig = s.forwarded
+	}
+	signalGroup(r.pid, sig)
+	if r.paused {
+		signalGroup(r.pid, contSignal) // a stopped process can act on its stop signal only once continued
+	}
+	r.killTimer = s.after(t.StopTimeout, timerEvent{kind: timerKill, run: r})
+}
+
+func (s *Supervisor) kill(r *run) {
+	r.killed = true
+	signalGroup(r.pid, killSignal)
+}
+
+func (s *Supervisor) onRunTimer(r *run, kind timerKind) {
+	switch kind {
+	case timerKill:
+		if !r.killed {
+			s.emit(r.inst.event(EvStopTimeout))
+			s.kill(r)
+		}
+	case timerRecheck:
+		s.checkDrained(r)
+	case timerMaxRuntime:
+		if r.exit == nil {
+			s.log.WithFields(r.inst.event("").fields()).Info("max_runtime reached: stopping")
+			s.requestStop(r, causeMaxRuntime)
+		}
+	case timerReadyTimeout:
+		if r.exit == nil && !r.becameRdy {
+			ev := r.inst.event(EvMonitorFailed)
+			ev.Error = "not ready within ready_timeout"
+			s.emit(ev)
+			s.requestStop(r, causeReadyTimeout)
+		}
+	}
+}
+
+func (s *Supervisor) onExit(r *run, e signals.Exit) {
+	i := r.inst
+	r.exit = &e
+	i.lastExit = &e
+	_ = r.proc.Release() // closes the pidfd; the status was taken by the reaper
+	r.stopTimers()
+	ev := i.event(EvTaskExited)
+	code := e.Code()
+	ev.ExitCode = &code
+	if sig := e.Signal(); sig != 0 {
+		ev.Signal = signalName(sig)
+	}
+	s.emit(ev)
+	s.leaveReady(i)
+	s.decide(i, r, e)
+	s.drain(r)
+}
+
+// drain stops what is left of the run's process group after its leader exited, so
+// restarts never pile up stray copies (SPEC 3.3).
+func (s *Supervisor) drain(r *run) {
+	if !groupAlive(r.pid) {
+		s.runGone(r)
+		return
+	}
+	s.draining[r] = struct{}{}
+	if !r.signaled {
+		s.signalStop(r)
+	}
+	r.recheck = 5 * time.Millisecond
+	s.armRecheck(r)
+}
+
+// armRecheck covers strays that are not procmon's children (subreaper off, or a
+// member reaped by a parent of its own): their deaths bring no event, so the group
+// is looked at again with a growing pause, only while it drains.
+func (s *Supervisor) armRecheck(r *run) {
+	r.timers = append(r.timers, s.after(r.recheck, timerEvent{kind: timerRecheck, run: r}))
+	r.recheck = min(2*r.recheck, time.Second)
+}
+
+func (s *Supervisor) recheckDraining() {
+	for r := range s.draining {
+		s.checkDrained(r)
+	}
+}
+
+func (s *Supervisor) checkDrained(r *run) {
+	if _, ok := s.draining[r]; !ok {
+		return
+	}
+	if groupAlive(r.pid) {
+		if !s.adopts {
+			s.armRecheck(r)
+		}
+		return
+	}
+	s.runGone(r)
+}
+
+func (s *Supervisor) runGone(r *run) {
+	i := r.inst
+	delete(s.draining, r)
+	r.stopTimers()
+	if r.killTimer != nil {
+		r.killTimer.Stop()
+	}
+	i.run = nil
+	if i.removed {
+		s.dropRemoved(i.task)
+		return
+	}
+	if i.freshOutput {
+		s.reopenOutput(i)
+	}
+	if i.recycle {
+		i.recycle = false
+		if i.state == Stopped || i.state == Pending {
+			s.setState(i, Pending)
+		}
+	}
+}
