@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"syscall"
 
 	"github.com/procmon/procmon/output"
@@ -18,7 +17,8 @@ type Engine interface {
 	Scale(name string, n int) error
 	Signal(name string, sig syscall.Signal) error
 	Logs(name string, n int) ([]output.Line, error)
-	Follow(ctx context.Context, name string, ch chan output.Line) error
+	Follow(name string, n int, ch chan output.Line) (backlog []output.Line, stop func(), err error)
+	Done() <-chan struct{}
 	Reload() error
 	Maintenance() error
 	Shutdown()

@@ -103,15 +103,16 @@ func (f *fakeEngine) Logs(name string, n int) ([]output.Line, error) {
 	return slices.Clone(f.lines[max(0, len(f.lines)-n):]), nil
 }
 
-func (f *fakeEngine) Follow(ctx context.Context, name string, ch chan output.Line) error {
+func (f *fakeEngine) Follow(name string, n int, ch chan output.Line) ([]output.Line, func(), error) {
 	if err := f.check(name); err != nil {
-		return err
+		return nil, nil, err
 	}
+	backlog, _ := f.Logs(name, n)
 	f.setFollower(ch, true)
-	defer f.setFollower(ch, false)
-	<-ctx.Done()
-	return nil
+	return backlog, func() { f.setFollower(ch, false) }, nil
 }
+
+func (f *fakeEngine) Done() <-chan struct{} { return nil }
 
 func (f *fakeEngine) setFollower(ch chan output.Line, on bool) {
 	f.mu.Lock()

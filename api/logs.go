@@ -1,11 +1,9 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/procmon/procmon/output"
 )
@@ -57,61 +55,36 @@ func logsQuery(r *http.Request) (n int, follow bool, err error) {
 	return n, follow, nil
 }
 
-// follow subscribes before it reads the backlog, so that no line falls between
-// the two; lines seen in both are sent once.
+// follow sends the last lines, then every new one, until the client leaves or
+// procmon stops.
 func (h *handler) follow(w http.ResponseWriter, r *http.Request, name string, n int) {
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
 	ch := make(chan output.Line, followBuffer)
-	ended := make(chan error, 1)
-	go func() { ended <- h.engine.Follow(ctx, name, ch) }()
-	backlog, err := h.engine.Logs(name, n)
+	backlog, stop, err := h.engine.Follow(name, n, ch)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	defer stop()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
-	s := newLineStream(w)
+	enc, rc := json.NewEncoder(w), http.NewResponseController(w)
 	for _, l := range backlog {
-		s.send(l)
+		if enc.Encode(l) != nil {
+			return
+		}
 	}
-	s.flush()
+	_ = rc.Flush()
 	for {
 		select {
 		case l := <-ch:
-			if s.fresh(l) && !s.send(l) {
+			if enc.Encode(l) != nil {
 				return
 			}
-			s.flush()
-		case <-ended: // the engine stopped
+			_ = rc.Flush()
+		case <-h.engine.Done():
 			return
-		case <-ctx.Done():
+		case <-r.Context().Done():
 			return
 		}
 	}
 }
-
-// lineStream writes JSON lines and remembers the newest line sent per instance.
-type lineStream struct {
-	w    http.ResponseWriter
-	enc  *json.Encoder
-	rc   *http.ResponseController
-	last map[int]time.Time
-}
-
-func newLineStream(w http.ResponseWriter) *lineStream {
-	return &lineStream{w: w, enc: json.NewEncoder(w), rc: http.NewResponseController(w), last: map[int]time.Time{}}
-}
-
-// fresh is false for a line the backlog already held.
-func (s *lineStream) fresh(l output.Line) bool {
-	return l.Time.After(s.last[l.Instance])
-}
-
-func (s *lineStream) send(l output.Line) bool {
-	s.last[l.Instance] = l.Time
-	return s.enc.Encode(l) == nil
-}
-
-func (s *lineStream) flush() { _ = s.rc.Flush() }

@@ -80,9 +80,11 @@ func TestWriterPrefixesWholeLines(t *testing.T) {
 
 func TestRingKeepsTheLastLinesAndFeedsFollowers(t *testing.T) {
 	r := NewRing("web", 1, 3)
-	ch := make(chan Line, 10)
-	stop := r.Follow(ch)
 	sink := r.Sink("stdout", nil)
+	sink.WriteLine([]byte("before"))
+	ch := make(chan Line, 10)
+	backlog, stop := r.Follow(5, ch)
+	assert.Equal(t, []string{"before"}, textsOf(backlog))
 	for _, s := range []string{"a", "b", "c", "d"} {
 		sink.WriteLine([]byte(s))
 	}

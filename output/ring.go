@@ -71,6 +71,10 @@ func (r *Ring) add(l Line) {
 func (r *Ring) Last(n int) []Line {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.last(n)
+}
+
+func (r *Ring) last(n int) []Line {
 	ordered := append(append([]Line(nil), r.lines[r.next:]...), r.lines[:r.next]...)
 	if n >= 0 && n < len(ordered) {
 		ordered = ordered[len(ordered)-n:]
@@ -78,12 +82,15 @@ func (r *Ring) Last(n int) []Line {
 	return ordered
 }
 
-// Follow delivers every new line to ch until stop is called.
-func (r *Ring) Follow(ch chan Line) (stop func()) {
+// Follow returns up to n of the most recent lines and, from that very moment,
+// delivers every new line to ch until stop is called: no line is missed or seen
+// twice between the two.
+func (r *Ring) Follow(n int, ch chan Line) (backlog []Line, stop func()) {
 	r.mu.Lock()
+	backlog = r.last(n)
 	r.followers[ch] = struct{}{}
 	r.mu.Unlock()
-	return func() {
+	return backlog, func() {
 		r.mu.Lock()
 		delete(r.followers, ch)
 		r.mu.Unlock()

@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -187,33 +186,44 @@ func (s *Supervisor) Logs(name string, n int) ([]output.Line, error) {
 	for _, r := range rings {
 		lines = append(lines, r.Last(n)...)
 	}
-	sort.SliceStable(lines, func(a, b int) bool { return lines[a].Time.Before(lines[b].Time) })
-	if n >= 0 && len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines, nil
+	return newest(lines, n), nil
 }
 
-// Follow sends every new output line of name's current instances to ch until ctx
-// ends. A reader that falls behind loses lines; the tasks never wait for it.
-func (s *Supervisor) Follow(ctx context.Context, name string, ch chan output.Line) error {
+// Follow returns up to n recent output lines of name's current instances, oldest
+// first, and from then on sends every new one to ch until stop is called. A
+// reader that falls behind loses lines; the tasks never wait for it.
+func (s *Supervisor) Follow(name string, n int, ch chan output.Line) (backlog []output.Line, stop func(), err error) {
 	var rings []*output.Ring
 	if err := s.onTask(name, func(t *task) error {
 		rings = t.rings()
 		return nil
 	}); err != nil {
-		return err
+		return nil, nil, err
 	}
+	var stops []func()
 	for _, r := range rings {
-		stop := r.Follow(ch)
-		defer stop()
+		lines, stopRing := r.Follow(n, ch)
+		backlog = append(backlog, lines...)
+		stops = append(stops, stopRing)
 	}
-	select {
-	case <-ctx.Done():
-	case <-s.done:
-	}
-	return nil
+	return newest(backlog, n), func() {
+		for _, stopRing := range stops {
+			stopRing()
+		}
+	}, nil
 }
+
+// newest orders lines of several instances by time and keeps the last n.
+func newest(lines []output.Line, n int) []output.Line {
+	sort.SliceStable(lines, func(a, b int) bool { return lines[a].Time.Before(lines[b].Time) })
+	if n >= 0 && len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+// Done is closed once the supervisor has stopped.
+func (s *Supervisor) Done() <-chan struct{} { return s.done }
 
 func (t *task) rings() []*output.Ring {
 	var rings []*output.Ring

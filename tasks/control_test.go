@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -92,9 +91,9 @@ command = ["sh", "-c", "trap 'echo got HUP' HUP; echo hello; while :; do sleep 0
 	}, 10*time.Second, time.Millisecond)
 
 	follow := make(chan output.Line, 10)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- h.sup.Follow(ctx, "echo", follow) }()
+	backlog, stop, err := h.sup.Follow("echo", 5, follow)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", backlog[0].Text)
 	require.Eventually(t, func() bool {
 		_ = h.sup.Signal("echo", unix.SIGHUP)
 		select {
@@ -104,8 +103,7 @@ command = ["sh", "-c", "trap 'echo got HUP' HUP; echo hello; while :; do sleep 0
 			return false
 		}
 	}, 10*time.Second, time.Millisecond)
-	cancel()
-	require.NoError(t, <-done)
+	stop()
 	lines, err := h.sup.Logs("echo", 1)
 	require.NoError(t, err)
 	assert.Equal(t, "got HUP", lines[0].Text)
