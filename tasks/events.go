@@ -25,7 +25,6 @@ const (
 	EvStartFailed  = "task_start_failed" // no process was created (exec error, unknown user)
 	EvStopTimeout  = "stop_timeout"
 	EvOrphanReaped = "orphan_reaped"
-	EvStraysKilled = "stray_processes_killed"
 )
 
 // Event is one thing that happened to a task or to procmon, emitted from the
@@ -70,7 +69,6 @@ var eventMessages = map[string]struct {
 	EvStartFailed:         {"task failed to start", logrus.ErrorLevel},
 	EvStopTimeout:         {"stop timeout: killing process group", logrus.WarnLevel},
 	EvOrphanReaped:        {"reaped orphan", logrus.DebugLevel},
-	EvStraysKilled:        {"killing stray processes", logrus.WarnLevel},
 }
 
 func (s *Supervisor) emit(ev Event) {

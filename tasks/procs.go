@@ -41,11 +41,3 @@ func groupAlive(pgid int) bool {
 func signalName(sig syscall.Signal) string {
 	return unix.SignalName(sig)
 }
-
-func pidStrings(pids []int) []string {
-	out := make([]string, len(pids))
-	for n, pid := range pids {
-		out[n] = strconv.Itoa(pid)
-	}
-	return out
-}

@@ -141,7 +141,7 @@ func (s *Supervisor) killStrays() {
 	if len(pids) == 0 {
 		return
 	}
-	s.emit(Event{Type: EvStraysKilled, Tasks: pidStrings(pids)})
+	s.log.WithField("pids", pids).Warn("killing stray processes")
 	for _, pid := range pids {
 		signalPid(pid, killSignal)
 	}
