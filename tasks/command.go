@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,7 +39,7 @@ func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd.Env = taskEnv(t, i.index, extra)
+	cmd.Env = taskEnv(s.baseEnv, t, i.index, extra)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid: true,
 		// Not PID 1: the kernel kills children when procmon dies. The signal is
@@ -77,18 +78,23 @@ func umaskArgv(mask int, argv []string) []string {
 	return append([]string{self, UmaskHelperArg, fmt.Sprintf("%03o", mask), "--"}, argv...)
 }
 
-// taskEnv is procmon's environment, minus NOTIFY_SOCKET (procmon's own, when a
-// service manager runs it, is not the task's), plus PROCMON_TASK,
-// PROCMON_INSTANCE, the task's env table (sorted, so equal configurations give
-// equal environments) and what its monitors need.
-func taskEnv(t *config.Task, index int, extra []string) []string {
+// inheritedEnv is procmon's environment minus NOTIFY_SOCKET: procmon's own, when
+// a service manager runs it, is not the task's. It is read once, not at every spawn.
+func inheritedEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "NOTIFY_SOCKET=") {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "PROCMON_TASK="+t.Name, "PROCMON_INSTANCE="+strconv.Itoa(index))
+	return env
+}
+
+// taskEnv is base plus PROCMON_TASK, PROCMON_INSTANCE, the task's env table
+// (sorted, so equal configurations give equal environments) and what its
+// monitors need.
+func taskEnv(base []string, t *config.Task, index int, extra []string) []string {
+	env := append(slices.Clip(base), "PROCMON_TASK="+t.Name, "PROCMON_INSTANCE="+strconv.Itoa(index))
 	keys := make([]string, 0, len(t.Env))
 	for k := range t.Env {
 		keys = append(keys, k)

@@ -46,7 +46,7 @@ type namedMonitor struct {
 func (s *Supervisor) monitorDeps(i *instance) monitors.Deps {
 	return monitors.Deps{
 		Start:     s.reaper.Start,
-		Env:       taskEnv(i.task.cfg, i.index, nil),
+		Env:       taskEnv(s.baseEnv, i.task.cfg, i.index, nil),
 		Dir:       i.task.cfg.Dir,
 		SocketDir: s.socketDir(),
 		Log:       s.log.WithField("task", i.task.cfg.Name).WithField("instance", i.index),
@@ -66,9 +66,13 @@ func (s *Supervisor) socketDir() string {
 }
 
 func (s *Supervisor) buildMonitors(i *instance, names []string) ([]namedMonitor, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
 	var out []namedMonitor
+	deps := s.monitorDeps(i)
 	for _, name := range names {
-		m, err := monitors.New(name, s.cfg.Monitors, s.monitorDeps(i))
+		m, err := monitors.New(name, s.cfg.Monitors, deps)
 		if err != nil {
 			closeMonitors(out)
 			return nil, fmt.Errorf("monitor %s: %w", name, err)

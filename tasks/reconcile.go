@@ -18,7 +18,7 @@ func (s *Supervisor) reconcile() {
 }
 
 func (s *Supervisor) reconcileInstance(i *instance, parentsReady, busyBelow bool) {
-	want := s.shutdown == nil && s.maint == nil && i.enabled && !i.recycle && parentsReady
+	want := !s.holding() && i.enabled && !i.recycle && parentsReady
 	if r := i.run; r != nil {
 		if r.exit != nil {
 			return // draining: the group is being stopped already
@@ -53,7 +53,7 @@ func (s *Supervisor) settleIdle(i *instance, parentsReady bool) {
 	case Backoff, Pending, Starting:
 		s.cancelBackoff(i)
 		s.cancelPreSpawn(i)
-		if !i.enabled || s.shutdown != nil || s.maint != nil {
+		if !i.enabled || s.holding() {
 			s.setState(i, Stopped)
 		} else {
 			s.setState(i, Pending)
@@ -65,7 +65,7 @@ func (s *Supervisor) settleIdle(i *instance, parentsReady bool) {
 			s.setState(i, Pending)
 		}
 	case Stopped:
-		if i.enabled && s.shutdown == nil && s.maint == nil && !i.recycle {
+		if i.enabled && !s.holding() && !i.recycle {
 			s.setState(i, Pending)
 		}
 	}

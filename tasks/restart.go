@@ -13,7 +13,7 @@ import (
 func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 	t := i.task.cfg
 	if r.stopReq && r.cause == causeTree {
-		if i.enabled && s.shutdown == nil && s.maint == nil {
+		if i.enabled && !s.holding() {
 			s.setState(i, Pending)
 		} else {
 			s.setState(i, Stopped)
@@ -64,7 +64,7 @@ func restartDelay(t *config.Task, failedStarts int) time.Duration {
 	for n := 1; n < failedStarts && d < t.RestartDelayMax; n++ {
 		d *= 2
 	}
-	return min(d, max(t.RestartDelayMax, t.RestartDelay))
+	return min(d, t.RestartDelayMax) // validation keeps restart_delay_max >= restart_delay
 }
 
 func (s *Supervisor) enterBackoff(i *instance) {

@@ -23,6 +23,10 @@ func (s *Supervisor) beginShutdown(code int) {
 	}
 }
 
+// holding tells whether every task must stay down: during a shutdown, or while
+// the maintenance command has the machine to itself.
+func (s *Supervisor) holding() bool { return s.shutdown != nil || s.maint != nil }
+
 // killAll SIGKILLs every process group still alive: the end of shutdown_timeout,
 // or a second SIGTERM/SIGINT.
 func (s *Supervisor) killAll() {
@@ -45,12 +49,6 @@ func (s *Supervisor) finished() bool {
 		return false
 	}
 	if s.shutdown != nil {
-		if s.shutdown.timer != nil {
-			s.shutdown.timer.Stop()
-		}
-		if s.forwarded != 0 {
-			s.exitCode = s.forwardedExitCode()
-		}
 		return true
 	}
 	if len(s.order) == 0 || s.maint != nil {

@@ -72,6 +72,7 @@ type Supervisor struct {
 	forwarded syscall.Signal    // the signal passed on, once a shutdown began that way
 	direct    bool              // DirectOutput
 	reopenLog func() error
+	baseEnv   []string // procmon's environment as every task inherits it
 
 	loadSource   LoadSource
 	loadInterval time.Duration
@@ -119,6 +120,7 @@ func New(opts Options) (*Supervisor, error) {
 		forward:      opts.ForwardSignals,
 		direct:       opts.DirectOutput,
 		reopenLog:    opts.ReopenLog,
+		baseEnv:      inheritedEnv(),
 		loadSource:   opts.Load,
 		loadInterval: opts.LoadInterval,
 	}
@@ -147,7 +149,7 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	defer close(s.done)
 	s.emit(Event{Type: EvProcmonStarted, Pid: os.Getpid()})
 	s.watchLoad()
-	for !s.finished() {
+	for {
 		s.reconcile()
 		s.stepMaintenance()
 		if s.finished() {
@@ -165,6 +167,12 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	}
 	if s.loadTicker != nil {
 		s.loadTicker.Stop()
+	}
+	if s.shutdown != nil && s.shutdown.timer != nil {
+		s.shutdown.timer.Stop()
+	}
+	if s.forwarded != 0 {
+		s.exitCode = s.forwardedExitCode()
 	}
 	s.killStrays()
 	s.closeOutput()

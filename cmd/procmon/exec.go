@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/procmon/procmon/config"
-	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -17,19 +16,18 @@ import (
 // configuration file, as a drop-in for tini or dumb-init. It is an ordinary
 // configuration of one critical task, run by the same supervisor.
 func execCommand(a args) int {
-	reaper := signals.NewReaper(nil)
-	listener := signals.Listen(reaper)
-	defer listener.Stop()
-
-	cfg, err := execConfig(a.rest)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "procmon exec: %v\nusage: procmon exec [--once] [--restart-delay D] [--max-runtime D] [--load-high X --load-low Y]\n"+
-			"                    [--stdout FILE] [--stderr FILE|stdout] [--log-command CMD] [--pidfile FILE]\n"+
-			"                    [--user U] [--group G] -- CMD ARG...\n", err)
-		return 2
-	}
-	return supervise(cfg, reaper, listener, tasks.Options{ForwardSignals: true, DirectOutput: true})
+	return superviseWith(func() (*config.Config, error) {
+		cfg, err := execConfig(a.rest)
+		if err != nil {
+			return nil, fmt.Errorf("procmon exec: %w\n%s", err, execUsage)
+		}
+		return cfg, nil
+	}, tasks.Options{ForwardSignals: true, DirectOutput: true})
 }
+
+const execUsage = `usage: procmon exec [--once] [--restart-delay D] [--max-runtime D] [--load-high X --load-low Y]
+                    [--stdout FILE] [--stderr FILE|stdout] [--log-command CMD] [--pidfile FILE]
+                    [--user U] [--group G] -- CMD ARG...`
 
 func execConfig(argv []string) (*config.Config, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)

@@ -20,19 +20,28 @@ import (
 // configuration is validated completely before anything starts, and the subreaper
 // is set before the first child exists.
 func runSupervisor(a args) int {
+	return superviseWith(func() (*config.Config, error) {
+		cfg, err := config.Load(a.config)
+		if err == nil && a.socket != "" { // -s names the socket to serve, as it names the one to reach
+			cfg.Procmon.Socket = a.socket
+		}
+		return cfg, err
+	}, tasks.Options{})
+}
+
+// superviseWith registers for signals, then builds the configuration with load
+// (its error is printed as it is, exit 2) and supervises it.
+func superviseWith(load func() (*config.Config, error), opts tasks.Options) int {
 	reaper := signals.NewReaper(nil)
 	listener := signals.Listen(reaper)
 	defer listener.Stop()
 
-	cfg, err := config.Load(a.config)
+	cfg, err := load()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	if a.socket != "" { // -s names the socket to serve, as it names the one to reach
-		cfg.Procmon.Socket = a.socket
-	}
-	return supervise(cfg, reaper, listener, tasks.Options{})
+	return supervise(cfg, reaper, listener, opts)
 }
 
 // supervise runs the supervisor on a validated configuration; opts may carry
