@@ -66,16 +66,15 @@ func (e *execCheck) check(ctx context.Context) error {
 	select {
 	case x = <-exited:
 	case <-ctx.Done():
-		killGroup(pgid) // pgid 0: already reaped, its exit is on its way
+		killGroup(pgid)
 		killed = true
 		// The exit still comes from the reaper; waiting for it keeps the next
 		// check from ever overlapping this one.
 		x = <-exited
 	}
+	_ = cmd.Process.Release() // its pidfd; the status came from the reaper
 	// Leftovers of the command (a background job) would pile up at every interval.
-	// The exit's pid names the group even when the leader was too quick for
-	// startGroup to learn it.
-	killGroup(x.Pid)
+	killGroup(pgid)
 	output := out.wait()
 	if !killed && x.Code() == 0 {
 		return nil
