@@ -17,7 +17,7 @@ import (
 // execTimeout bounds one run of an exec channel's command.
 const execTimeout = 30 * time.Second
 
-func execSender(argv []string, start func(*exec.Cmd, func(signals.Exit)) error) func(context.Context, *payload) error {
+func execSender(argv []string, start signals.StartFunc) func(context.Context, *payload) error {
 	return func(ctx context.Context, p *payload) error {
 		if len(argv) == 0 {
 			return errors.New("exec: empty command")
@@ -34,7 +34,7 @@ func execSender(argv []string, start func(*exec.Cmd, func(signals.Exit)) error) 
 // runCommand runs argv with the event's JSON on its stdin, in a process group of
 // its own so that a timeout kills all it started. Its exit comes from the reaper:
 // procmon has one wait(2) caller.
-func runCommand(ctx context.Context, argv []string, start func(*exec.Cmd, func(signals.Exit)) error, p *payload) error {
+func runCommand(ctx context.Context, argv []string, start signals.StartFunc, p *payload) error {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
@@ -44,14 +44,12 @@ func runCommand(ctx context.Context, argv []string, start func(*exec.Cmd, func(s
 	cmd.Stdin, cmd.Stderr = r, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	exited := make(chan signals.Exit, 1)
-	err = start(cmd, func(x signals.Exit) { exited <- x })
+	pid, err := start(cmd, func(x signals.Exit) { exited <- x })
 	r.Close()
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("exec %s: %w", argv[0], err)
 	}
-	pid := cmd.Process.Pid
-	defer cmd.Process.Release() // after the exit: closes its pidfd at once
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = w.SetWriteDeadline(deadline)
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +30,7 @@ const (
 type Deps struct {
 	// Start starts an exec channel's command through procmon's reaper
 	// (signals.Reaper.Start); exec channels fail without it.
-	Start func(*exec.Cmd, func(signals.Exit)) error
+	Start signals.StartFunc
 	// TLSConfig is the base of the STARTTLS configuration of email channels
 	// (its ServerName is set per server); nil uses the system's roots.
 	TLSConfig *tls.Config

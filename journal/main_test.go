@@ -41,8 +41,9 @@ func startProc(t *testing.T, argv ...string) *proc {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &proc{exited: make(chan signals.Exit, 1)}
-	require.NoError(t, reaper.Start(cmd, func(x signals.Exit) { p.exited <- x }))
-	p.pid = cmd.Process.Pid
+	pid, err := reaper.Start(cmd, func(x signals.Exit) { p.exited <- x })
+	require.NoError(t, err)
+	p.pid = pid
 	t.Cleanup(func() {
 		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 		select {

@@ -32,7 +32,7 @@ type execCheck struct {
 	argv  []string
 	env   []string
 	dir   string
-	start startFunc
+	start signals.StartFunc
 }
 
 func newExec(def *config.Monitor, deps Deps) (checker, error) {
@@ -72,7 +72,6 @@ func (e *execCheck) check(ctx context.Context) error {
 		// check from ever overlapping this one.
 		x = <-exited
 	}
-	_ = cmd.Process.Release() // its pidfd; the status came from the reaper
 	// Leftovers of the command (a background job) would pile up at every interval.
 	killGroup(pgid)
 	output := out.wait()

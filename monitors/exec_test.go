@@ -28,8 +28,8 @@ func execCheckOf(t *testing.T, deps Deps, argv ...string) checker {
 
 // recordGroups starts processes through the reaper and sends the process group of
 // each one (its pid, as it uses Setpgid) on groups when it exits.
-func recordGroups(groups chan<- int) startFunc {
-	return func(cmd *exec.Cmd, onExit func(signals.Exit)) error {
+func recordGroups(groups chan<- int) signals.StartFunc {
+	return func(cmd *exec.Cmd, onExit func(signals.Exit)) (int, error) {
 		return reaper.Start(cmd, func(x signals.Exit) {
 			groups <- x.Pid
 			onExit(x)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 
 	"github.com/sirupsen/logrus"
 
@@ -46,11 +45,11 @@ const (
 
 // Deps are what checks need from the engine.
 type Deps struct {
-	Start     func(cmd *exec.Cmd, onExit func(signals.Exit)) error // Reaper.Start
-	Env       []string                                             // environment for exec checks (the task's environment)
-	Dir       string                                               // working dir for exec checks
-	SocketDir string                                               // where notify monitors create their datagram socket
-	Log       logrus.FieldLogger                                   // nil = discard
+	Start     signals.StartFunc  // Reaper.Start
+	Env       []string           // environment for exec checks (the task's environment)
+	Dir       string             // working dir for exec checks
+	SocketDir string             // where notify monitors create their datagram socket
+	Log       logrus.FieldLogger // nil = discard
 }
 
 // Reasons the runner gives on its own, for callers that want to tell them apart.

@@ -10,13 +10,9 @@ import (
 	"github.com/procmon/procmon/signals"
 )
 
-// startFunc is Reaper.Start.
-type startFunc = func(cmd *exec.Cmd, onExit func(signals.Exit)) error
-
 // startGroup starts cmd through start in a process group of its own and returns its
-// pid, which is also the group's id. The reaper never writes cmd.Process, so the
-// pid stays readable after the child has exited.
-func startGroup(start startFunc, cmd *exec.Cmd, onExit func(signals.Exit)) (int, error) {
+// pid, which is also the group's id.
+func startGroup(start signals.StartFunc, cmd *exec.Cmd, onExit func(signals.Exit)) (int, error) {
 	if start == nil {
 		return 0, errors.New("no process starter (Deps.Start is nil)")
 	}
@@ -24,10 +20,7 @@ func startGroup(start startFunc, cmd *exec.Cmd, onExit func(signals.Exit)) (int,
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
-	if err := start(cmd, onExit); err != nil {
-		return 0, err
-	}
-	return cmd.Process.Pid, nil
+	return start(cmd, onExit)
 }
 
 // killGroup SIGKILLs what is left of a process group. pid 0 or 1 would address our

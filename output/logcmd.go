@@ -15,9 +15,6 @@ import (
 	"github.com/procmon/procmon/signals"
 )
 
-// StartFunc starts a command through procmon's reaper (signals.Reaper.Start).
-type StartFunc = func(*exec.Cmd, func(signals.Exit)) error
-
 const (
 	logQueueLines = 1000
 	// Restart pauses of a logger that keeps dying; they start over once a
@@ -38,7 +35,7 @@ const (
 // new one; lines already in the dead one's pipe are lost with it.
 type LogCommand struct {
 	argv    []string
-	start   StartFunc
+	start   signals.StartFunc
 	log     logrus.FieldLogger
 	queue   chan []byte
 	drops   dropCounter
@@ -55,7 +52,6 @@ type LogCommand struct {
 // logger is one run of the logger process.
 type logger struct {
 	pid     int // also its process group
-	cmd     *exec.Cmd
 	stdin   *os.File
 	exited  chan signals.Exit
 	started time.Time
@@ -64,7 +60,7 @@ type logger struct {
 // StartLogCommand starts the logger argv through start and returns its sink. The
 // logger gets procmon's environment, stdout and stderr, and a process group of
 // its own.
-func StartLogCommand(argv []string, start StartFunc, log logrus.FieldLogger) (*LogCommand, error) {
+func StartLogCommand(argv []string, start signals.StartFunc, log logrus.FieldLogger) (*LogCommand, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("log_command: empty command")
 	}
@@ -108,14 +104,13 @@ func (c *LogCommand) spawn() (*logger, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, os.Stdout, os.Stderr
 	// Pdeathsig: the logger must not outlive procmon (SPEC 3.7); it also gets EOF.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	l := &logger{cmd: cmd, stdin: w, exited: make(chan signals.Exit, 1), started: time.Now()}
-	err = c.start(cmd, func(x signals.Exit) { l.exited <- x })
+	l := &logger{stdin: w, exited: make(chan signals.Exit, 1), started: time.Now()}
+	l.pid, err = c.start(cmd, func(x signals.Exit) { l.exited <- x })
 	r.Close() // the logger holds its own copy
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	l.pid = cmd.Process.Pid
 	c.mu.Lock()
 	c.stdin = w
 	if !c.flushBy.IsZero() {
@@ -205,7 +200,6 @@ func (c *LogCommand) forget(l *logger) {
 	c.stdin = nil
 	c.mu.Unlock()
 	l.stdin.Close()
-	_ = l.cmd.Process.Release() // its pidfd: it has been reaped
 }
 
 // Close hands the queued lines to the logger (for up to a second), closes its
@@ -242,7 +236,6 @@ func (c *LogCommand) stop(l *logger) {
 		}
 		select {
 		case <-l.exited:
-			_ = l.cmd.Process.Release()
 			return
 		case <-time.After(logStopWait):
 		}

@@ -26,7 +26,7 @@ var (
 // startFunc is the test binary's single wait(2) caller, as procmon's is. It is
 // made on first use rather than in TestMain, so the other tests of the package
 // are not affected by a reaper they do not need.
-func startFunc() StartFunc {
+func startFunc() signals.StartFunc {
 	reaperOnce.Do(func() {
 		reaper = signals.NewReaper(nil)
 		signals.Listen(reaper)

@@ -56,15 +56,17 @@ var ErrUnsupportedIO = errors.New("reaper: Stdin, Stdout and Stderr must be nil 
 // there; every other process that dies as procmon's child (an orphan re-parented to
 // PID 1 or to the subreaper) goes to the orphan callback.
 //
-// Exits are never lost nor reported twice because of one lock: Start holds it from
-// fork until the pid is registered, and Reap holds it while it calls wait4. A child
-// that dies before Start returns stays a zombie until the registration is done, and
-// is then reaped and matched to its callback. os/exec's Cmd.Wait is never called:
+// Exits are never lost nor reported twice because of one read-write lock: Start
+// holds it shared from fork until the pid is registered, and Reap holds it
+// exclusively while it calls wait4. A child that dies before Start returns stays a
+// zombie until the registration is done, and is then reaped and matched to its
+// callback. Starts share the lock so that several forks can be under way at once. os/exec's Cmd.Wait is never called:
 // it would race wait4(-1) for the same status (the bug of go-reaper and early
 // ContainerPilot). Callbacks run on the reaping goroutine after the lock is
 // released, in exit order, so they may start new processes.
 type Reaper struct {
-	mu       sync.Mutex
+	forks    sync.RWMutex // shared by Start from fork to registration, exclusive for wait4
+	mu       sync.Mutex   // guards waiting and onOrphan
 	waiting  map[int]func(Exit)
 	onOrphan func(Exit)
 }
@@ -83,22 +85,30 @@ func (r *Reaper) SetOrphanHandler(fn func(Exit)) {
 	r.onOrphan = fn
 }
 
-// Start starts cmd and arranges for onExit to be called exactly once, from the
-// reaping goroutine, when the process exits. cmd must never be waited for. Its
-// Process keeps its pid (os.Process.Release would reset it to -1 under the feet
-// of a caller still reading it); the caller may Release it after the exit to close
-// its pidfd at once rather than when it is garbage collected.
-func (r *Reaper) Start(cmd *exec.Cmd, onExit func(Exit)) error {
+// StartFunc is the signature of Start, for the packages that start processes
+// through the reaper.
+type StartFunc = func(cmd *exec.Cmd, onExit func(Exit)) (pid int, err error)
+
+// Start starts cmd, returns its pid and arranges for onExit to be called exactly
+// once, from the reaping goroutine, when the process exits. cmd must never be
+// waited for, and its Process is released at once: the pidfd os/exec keeps would
+// be one more descriptor that every later fork copies and every exec closes,
+// and procmon signals by pid (or process group) and reaps with wait4 anyway.
+func (r *Reaper) Start(cmd *exec.Cmd, onExit func(Exit)) (int, error) {
 	if !plainFile(cmd.Stdin) || !plainFile(cmd.Stdout) || !plainFile(cmd.Stderr) {
-		return ErrUnsupportedIO
+		return 0, ErrUnsupportedIO
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.forks.RLock()
+	defer r.forks.RUnlock()
 	if err := cmd.Start(); err != nil {
-		return err
+		return 0, err
 	}
-	r.waiting[cmd.Process.Pid] = onExit
-	return nil
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	r.mu.Lock()
+	r.waiting[pid] = onExit
+	r.mu.Unlock()
+	return pid, nil
 }
 
 func plainFile(v any) bool {
@@ -123,6 +133,8 @@ type dispatch struct {
 }
 
 func (r *Reaper) collect() []dispatch {
+	r.forks.Lock()
+	defer r.forks.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []dispatch
@@ -150,6 +162,8 @@ func (r *Reaper) collect() []dispatch {
 // Adopted lists the live children of procmon that it did not start itself: orphans
 // re-parented to it that escaped their task's process group.
 func (r *Reaper) Adopted() []int {
+	r.forks.Lock() // a child forked but not yet registered is not adopted
+	defer r.forks.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []int

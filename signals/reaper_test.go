@@ -48,7 +48,7 @@ func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < n/6; i++ {
 				cmd := exec.Command("sh", "-c", "exit 3")
-				require.NoError(t, reaper.Start(cmd, func(e Exit) {
+				_, err := reaper.Start(cmd, func(e Exit) {
 					mu.Lock()
 					seen[e.Pid]++
 					mu.Unlock()
@@ -56,7 +56,8 @@ func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 					if count.Add(1) == n {
 						close(done)
 					}
-				}))
+				})
+				require.NoError(t, err)
 			}
 		}()
 	}
@@ -80,7 +81,8 @@ func TestOrphansGoToTheOrphanCallback(t *testing.T) {
 	require.NoError(t, err)
 	cmd.Stdout = w
 	exited := make(chan Exit, 1)
-	require.NoError(t, reaper.Start(cmd, func(e Exit) { exited <- e }))
+	_, err = reaper.Start(cmd, func(e Exit) { exited <- e })
+	require.NoError(t, err)
 	w.Close()
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(out)
@@ -105,23 +107,55 @@ func TestOrphansGoToTheOrphanCallback(t *testing.T) {
 func TestStartRefusesStreamsOnlyCmdWaitCouldFlush(t *testing.T) {
 	cmd := exec.Command("true")
 	cmd.Stdout = &bytes.Buffer{}
-	assert.ErrorIs(t, reaper.Start(cmd, func(Exit) {}), ErrUnsupportedIO)
+	_, err := reaper.Start(cmd, func(Exit) {})
+	assert.ErrorIs(t, err, ErrUnsupportedIO)
 }
 
 func TestExitCodeOfASignalIsShellStyle(t *testing.T) {
 	cmd := exec.Command("sleep", "1000")
 	exited := make(chan Exit, 1)
-	require.NoError(t, reaper.Start(cmd, func(e Exit) { exited <- e }))
-	require.NoError(t, unix.Kill(cmd.Process.Pid, unix.SIGKILL))
+	pid, err := reaper.Start(cmd, func(e Exit) { exited <- e })
+	require.NoError(t, err)
+	require.NoError(t, unix.Kill(pid, unix.SIGKILL))
 	e := <-exited
+	assert.Equal(t, pid, e.Pid)
 	assert.Equal(t, 137, e.Code())
 	assert.Equal(t, unix.SIGKILL, e.Signal())
 	assert.Equal(t, "killed by SIGKILL", e.String())
 }
 
 func TestAdoptedListsOnlyProcessesProcmonDidNotStart(t *testing.T) {
-	started := exec.Command("sleep", "1000")
-	require.NoError(t, reaper.Start(started, func(Exit) {}))
-	defer unix.Kill(started.Process.Pid, unix.SIGKILL)
-	assert.NotContains(t, reaper.Adopted(), started.Process.Pid)
+	pid, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
+	require.NoError(t, err)
+	defer unix.Kill(pid, unix.SIGKILL)
+	assert.NotContains(t, reaper.Adopted(), pid)
+}
+
+// Every descriptor procmon holds is copied by each later fork and closed by each
+// exec, so Start must not leave os/exec's pidfd behind.
+func TestStartKeepsNoDescriptorOfTheProcess(t *testing.T) {
+	pidfds := func() int {
+		n := 0
+		entries, err := os.ReadDir("/proc/self/fd")
+		require.NoError(t, err)
+		for _, e := range entries {
+			if target, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.Contains(target, "pidfd") {
+				n++
+			}
+		}
+		return n
+	}
+	before := pidfds()
+	var pids []int
+	for range 20 {
+		pid, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
+		require.NoError(t, err)
+		pids = append(pids, pid)
+	}
+	defer func() {
+		for _, pid := range pids {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}()
+	assert.Equal(t, before, pidfds())
 }

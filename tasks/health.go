@@ -181,7 +181,7 @@ func (s *Supervisor) beginStart(i *instance) {
 	t := i.task.cfg
 	i.waitedSince = time.Time{}
 	if len(t.WaitFor) == 0 {
-		s.spawn(i)
+		s.spawns = append(s.spawns, i)
 		return
 	}
 	ms, err := s.buildMonitors(i, t.WaitFor)
@@ -205,7 +205,7 @@ func (s *Supervisor) onWaitFor(ev monitorEvent) {
 	ev.pre.passed[ev.name] = true
 	if len(ev.pre.passed) == len(i.task.cfg.WaitFor) {
 		s.cancelPreSpawn(i)
-		s.spawn(i)
+		s.launch([]*instance{i})
 	}
 }
 

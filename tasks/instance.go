@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/signals"
 )
@@ -72,8 +71,7 @@ const (
 // run is one process of an instance, from spawn until its whole process group is gone.
 type run struct {
 	inst       *instance
-	pid        int // also the process group id: every run leads its own group
-	proc       *os.Process
+	pid        int        // also the process group id: every run leads its own group
 	pipeEnds   []*os.File // procmon's copies of the output pipes, closed once spawned
 	started    time.Time
 	becameRdy  bool
@@ -106,42 +104,6 @@ func (r *run) stopTimers() {
 
 func (s *Supervisor) setState(i *instance, st State) {
 	i.state = st
-}
-
-// spawn starts a process for i now. Its pid is recorded before the loop reads
-// another event, so its exit can never be handled before its start.
-func (s *Supervisor) spawn(i *instance) {
-	t := i.task.cfg
-	r := &run{inst: i}
-	cmd, err := s.command(i, r)
-	if err == nil {
-		err = s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
-		// The child holds its own copies; procmon's must go for the pipes to end with the run.
-		closeFiles(r.pipeEnds...)
-	}
-	if err != nil {
-		ev := i.event(EvStartFailed)
-		ev.Error = err.Error()
-		s.emit(ev)
-		s.closeMonitorEnv(r)
-		s.failedStart(i, err.Error())
-		return
-	}
-	r.pid, r.proc = cmd.Process.Pid, cmd.Process
-	r.started = time.Now()
-	i.run = r
-	s.setState(i, Starting)
-	s.emit(i.event(EvTaskStarted))
-	if t.MaxRuntime > 0 {
-		r.timers = append(r.timers, s.after(t.MaxRuntime, timerEvent{kind: timerMaxRuntime, run: r}))
-	}
-	switch {
-	case t.Type == config.Oneshot:
-	case len(t.Ready) == 0:
-		s.becomeReady(i)
-	default:
-		s.startReadiness(r)
-	}
 }
 
 func (s *Supervisor) becomeReady(i *instance) {

@@ -64,14 +64,14 @@ func (s *Supervisor) stepMaintenance() {
 	r := &run{inst: m.inst}
 	cmd, err := s.command(m.inst, r)
 	if err == nil {
-		err = s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
+		r.pid, err = s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
 		closeFiles(r.pipeEnds...)
 	}
 	if err != nil {
 		s.finishMaintenance(127, err.Error())
 		return
 	}
-	r.pid, r.proc, r.started = cmd.Process.Pid, cmd.Process, time.Now()
+	r.started = time.Now()
 	m.run = r
 	m.inst.run = r
 	s.log.WithField("pid", r.pid).Info("maintenance command started")
@@ -80,7 +80,6 @@ func (s *Supervisor) stepMaintenance() {
 
 func (s *Supervisor) onMaintenanceExit(r *run, e signals.Exit) {
 	r.stopTimers()
-	_ = r.proc.Release()
 	signalGroup(r.pid, killSignal) // what the command left behind does not outlive it
 	s.finishMaintenance(e.Code(), "")
 }

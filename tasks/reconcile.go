@@ -7,13 +7,24 @@ package tasks
 //     instance below it is active any more (deepest first, branches in parallel);
 //   - an instance spawns only once nothing below it is active, so a restarted
 //     parent never overlaps the old processes of its subtree.
+//
+// The spawns a pass decides are launched together at its end, then the pass runs
+// again: a task that is ready as soon as it runs lets its children start.
 func (s *Supervisor) reconcile() {
-	for _, t := range s.order {
-		parentsReady := s.parentsReady(t)
-		busyBelow := t.childrenActive()
-		for _, i := range t.instances {
-			s.reconcileInstance(i, parentsReady, busyBelow)
+	for {
+		for _, t := range s.order {
+			parentsReady := s.parentsReady(t)
+			busyBelow := t.childrenActive()
+			for _, i := range t.instances {
+				s.reconcileInstance(i, parentsReady, busyBelow)
+			}
 		}
+		if len(s.spawns) == 0 {
+			return
+		}
+		batch := s.spawns
+		s.spawns = nil
+		s.launch(batch)
 	}
 }
 

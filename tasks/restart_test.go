@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 func TestFailedStartsBackOffThenGoFatal(t *testing.T) {
@@ -176,4 +177,22 @@ func TestManyShortTasksNoExitLostOrDoubled(t *testing.T) {
 		assert.Equal(t, 1, h.rec.count(is(EvTaskStarted, name)), "exactly one start for %s", name)
 	}
 	assert.NotContains(t, h.log.String(), "no child processes")
+}
+
+// The tasks of one reconcile pass are forked side by side; a spawn that fails
+// among them must not disturb the others.
+func TestFailedSpawnInABatchLeavesTheOthersRunning(t *testing.T) {
+	toml := manySleepers(30) + "[tasks.ghost]\ncommand = [\"/nonexistent/ghost\"]\nstart_retries = 0\n"
+	h := start(t, toml)
+	ready := h.rec.waitN(t, 30, 10*time.Second, func(ev Event) bool { return ev.Type == EvTaskReady })
+	pids := map[int]bool{}
+	for _, ev := range ready {
+		pids[ev.Pid] = true
+		assert.NoError(t, unix.Kill(ev.Pid, 0), "%s is running as %d", ev.Task, ev.Pid)
+		assert.Equal(t, ev.Pid, h.pid(ev.Task, 0))
+	}
+	assert.Len(t, pids, 30, "thirty processes, thirty pids")
+	h.waitState("ghost", 0, Fatal)
+	assert.Equal(t, 0, h.rec.count(is(EvTaskStarted, "ghost")))
+	h.stop()
 }

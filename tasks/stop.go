@@ -97,7 +97,6 @@ func (s *Supervisor) onExit(r *run, e signals.Exit) {
 	i := r.inst
 	r.exit = &e
 	i.lastExit = &e
-	_ = r.proc.Release() // closes the pidfd; the status was taken by the reaper
 	r.stopTimers()
 	ev := i.event(EvTaskExited)
 	code := e.Code()

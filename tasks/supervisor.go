@@ -56,8 +56,9 @@ type Supervisor struct {
 	stdout    *output.Writer // where "inherit" output goes
 	stderr    *output.Writer
 
-	tasks map[string]*task
-	order []*task // topological, parents first
+	tasks  map[string]*task
+	order  []*task     // topological, parents first
+	spawns []*instance // decided by the reconcile pass under way, launched at its end
 
 	events chan any
 	done   chan struct{}
