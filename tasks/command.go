@@ -17,6 +17,7 @@ import (
 
 // command builds the exec.Cmd of one run: its own process group, procmon's
 // environment plus the task's, credentials, and the instance's output streams.
+// Its program is looked up in PATH later, by start.
 func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 	t := i.task.cfg
 	if i.output == nil {
@@ -30,11 +31,7 @@ func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 	if t.Umask >= 0 {
 		argv = umaskArgv(t.Umask, argv)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	if cmd.Err != nil {
-		return nil, cmd.Err
-	}
-	cmd.Dir = t.Dir
+	cmd := &exec.Cmd{Path: argv[0], Args: argv, Dir: t.Dir, Stdin: s.devNull}
 	extra, err := s.prepareMonitorEnv(r)
 	if err != nil {
 		return nil, err
@@ -63,7 +60,7 @@ func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 		return nil, err
 	}
 	r.pipeEnds = ends
-	cmd.Stdout, cmd.Stderr = orDevNull(stdout), orDevNull(stderr)
+	cmd.Stdout, cmd.Stderr = s.orDevNull(stdout), s.orDevNull(stderr)
 	return cmd, nil
 }
 
@@ -150,11 +147,12 @@ func lookupUser(name string) (*user.User, error) {
 	return nil, fmt.Errorf("unknown user %q", name)
 }
 
-// orDevNull keeps a nil *os.File from becoming a non-nil io.Writer, which os/exec
-// would treat as a writer to copy into rather than as "no output".
-func orDevNull(f *os.File) io.Writer {
+// orDevNull gives discarded output procmon's one /dev/null rather than one opened
+// at each spawn; a nil *os.File must not become a non-nil io.Writer either, which
+// os/exec would copy into.
+func (s *Supervisor) orDevNull(f *os.File) io.Writer {
 	if f == nil {
-		return nil
+		return s.devNull
 	}
 	return f
 }

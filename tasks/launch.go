@@ -2,8 +2,8 @@ package tasks
 
 import (
 	"os/exec"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/procmon/procmon/config"
@@ -26,51 +26,80 @@ type launching struct {
 
 // launch starts a process for every instance of batch. All that touches the
 // supervisor's state happens here, on its goroutine; only the forks run side by
-// side. Every pid is recorded before the loop reads another event, so no exit can
-// be handled before its start.
+// side, each as soon as its spawn is prepared. Every pid is recorded before the
+// loop reads another event, so no exit can be handled before its start.
 func (s *Supervisor) launch(batch []*instance) {
 	spawns := make([]launching, len(batch))
+	forks := s.forker(len(batch))
 	for k, i := range batch {
-		r := &run{inst: i}
-		cmd, err := s.command(i, r)
-		spawns[k] = launching{run: r, cmd: cmd, err: err}
+		l := &spawns[k]
+		l.run = &run{inst: i}
+		if l.cmd, l.err = s.command(i, l.run); l.err == nil {
+			forks.fork(l)
+		}
 	}
-	forkAll(spawns, func(l *launching) {
-		r := l.run
-		l.pid, l.err = s.reaper.Start(l.cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
-		l.at = time.Now()
-		// The child holds its own copies; procmon's must go for the pipes to end with the run.
-		closeFiles(r.pipeEnds...)
-	})
+	forks.wait()
 	for k := range spawns {
 		s.launched(&spawns[k])
 	}
 }
 
-// forkAll calls fork for every spawn that is ready for it, on up to spawnWorkers
-// goroutines, and returns when all are done. A single spawn (the restart of one
-// task) runs on the caller's goroutine.
-func forkAll(spawns []launching, fork func(*launching)) {
-	var todo []*launching
-	for k := range spawns {
-		if spawns[k].err == nil {
-			todo = append(todo, &spawns[k])
+// forker runs the forks of one batch: on the caller's goroutine for a batch of
+// one (the restart of a task), else on up to spawnWorkers goroutines.
+type forker struct {
+	do    func(*launching)
+	queue chan *launching
+	wg    sync.WaitGroup
+}
+
+func (s *Supervisor) forker(n int) *forker {
+	f := &forker{do: func(l *launching) {
+		r := l.run
+		l.pid, l.err = s.start(l.cmd, r)
+		l.at = time.Now()
+		// The child holds its own copies; procmon's must go for the pipes to end with the run.
+		closeFiles(r.pipeEnds...)
+	}}
+	if n > 1 {
+		f.queue = make(chan *launching, n)
+		for range min(spawnWorkers, n) {
+			f.wg.Go(func() {
+				for l := range f.queue {
+					f.do(l)
+				}
+			})
 		}
 	}
-	if len(todo) == 1 {
-		fork(todo[0])
+	return f
+}
+
+func (f *forker) fork(l *launching) {
+	if f.queue == nil {
+		f.do(l)
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(spawnWorkers, len(todo)) {
-		wg.Go(func() {
-			for k := next.Add(1) - 1; k < int64(len(todo)); k = next.Add(1) - 1 {
-				fork(todo[k])
-			}
-		})
+	f.queue <- l
+}
+
+func (f *forker) wait() {
+	if f.queue != nil {
+		close(f.queue)
+		f.wg.Wait()
 	}
-	wg.Wait()
+}
+
+// start looks the program up in PATH, as exec.Command would, and starts it
+// through the reaper; the exit comes back to the supervisor as r's. It may run
+// on any goroutine: the lookup is one of the costs spread over the forkers.
+func (s *Supervisor) start(cmd *exec.Cmd, r *run) (int, error) {
+	if !strings.Contains(cmd.Path, "/") {
+		path, err := exec.LookPath(cmd.Path)
+		if err != nil {
+			return 0, err
+		}
+		cmd.Path = path
+	}
+	return s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
 }
 
 // launched records the outcome of one spawn: a running process, or a failed start.

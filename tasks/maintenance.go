@@ -64,7 +64,7 @@ func (s *Supervisor) stepMaintenance() {
 	r := &run{inst: m.inst}
 	cmd, err := s.command(m.inst, r)
 	if err == nil {
-		r.pid, err = s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
+		r.pid, err = s.start(cmd, r)
 		closeFiles(r.pipeEnds...)
 	}
 	if err != nil {

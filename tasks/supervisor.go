@@ -55,6 +55,7 @@ type Supervisor struct {
 	files     *outputFiles   // task output files, shared by path
 	stdout    *output.Writer // where "inherit" output goes
 	stderr    *output.Writer
+	devNull   *os.File // every task's stdin, and its discarded output
 
 	tasks  map[string]*task
 	order  []*task     // topological, parents first
@@ -97,8 +98,13 @@ func New(opts Options) (*Supervisor, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
+	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
 	hub, err := output.NewHub()
 	if err != nil {
+		devNull.Close()
 		return nil, fmt.Errorf("output: %w", err)
 	}
 	s := &Supervisor{
@@ -110,6 +116,7 @@ func New(opts Options) (*Supervisor, error) {
 		observers:    opts.Observers,
 		sigs:         opts.Signals,
 		hub:          hub,
+		devNull:      devNull,
 		files:        &outputFiles{byPath: map[string]*sharedFile{}},
 		stdout:       output.NewWriter(opts.Stdout),
 		stderr:       output.NewWriter(opts.Stderr),
@@ -177,6 +184,7 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	}
 	s.killStrays()
 	s.closeOutput()
+	s.devNull.Close()
 	if s.notifyDir != "" {
 		os.RemoveAll(s.notifyDir)
 	}
