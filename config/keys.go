@@ -58,39 +58,46 @@ func isTableArray(v any) bool {
 	return false
 }
 
+// Keys allowed in each kind of table, read once from the raw structs' tags.
+var (
+	fileKeys         = tomlKeys(rawFile{})
+	globalKeys       = tomlKeys(rawGlobal{})
+	maintenanceKeys  = tomlKeys(rawMaintenance{})
+	notifyEntryKeys  = tomlKeys(rawNotify{})
+	honeycombKeys    = tomlKeys(rawHoneycomb{})
+	taskKeys         = tomlKeys(rawTask{})
+	monitorTableKeys = tomlKeys(rawMonitor{})
+)
+
 // knownKeys returns the keys allowed directly below path, or free=true where any
 // key is allowed (task names, env variables, headers). Arrays of tables carry no
 // index in BurntSushi's keys, so "notify" stands for each of its entries.
 func knownKeys(path toml.Key) (keys []string, free bool) {
 	switch len(path) {
 	case 0:
-		return tomlKeys(rawFile{}), false
+		return fileKeys, false
 	case 1:
 		switch path[0] {
 		case "procmon":
-			return tomlKeys(rawGlobal{}), false
+			return globalKeys, false
 		case "maintenance":
-			return tomlKeys(rawMaintenance{}), false
+			return maintenanceKeys, false
 		case "notify":
-			return tomlKeys(rawNotify{}), false
+			return notifyEntryKeys, false
 		case "honeycomb":
-			return tomlKeys(rawHoneycomb{}), false
+			return honeycombKeys, false
 		}
 	case 2:
 		switch path[0] {
 		case "tasks":
-			return tomlKeys(rawTask{}), false
+			return taskKeys, false
 		case "monitors":
-			return tomlKeys(rawMonitor{}), false
+			return monitorTableKeys, false
 		}
 	}
 	return nil, true
 }
 
-// unknownKeys reports every key the schema does not know. Undecoded finds keys no
-// field took; Keys is walked too because the decoder matches field names without
-// regard to case, which would let `Command` pass for `command`. Only the outermost
-// unknown part of a key is reported: a misspelt table is one error, not one per key.
 func (l *loader) unknownKeys(md toml.MetaData) {
 	reported := map[string]bool{}
 	for _, k := range append(md.Undecoded(), md.Keys()...) {
