@@ -54,7 +54,7 @@ func manySleepers(n int) string {
 	return c.String()
 }
 
-// BenchmarkStartIndependent: from Run to every task running.
+// BenchmarkStartIndependent: from loading the configuration to every task running.
 func BenchmarkStartIndependent(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
