@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -157,6 +158,11 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	defer close(s.done)
 	s.emit(Event{Type: EvProcmonStarted, Pid: os.Getpid()})
 	s.watchLoad()
+	s.reconcile()
+	// Loading the configuration and the first spawns leave megabytes of garbage.
+	// An idle procmon allocates too little for the collector ever to hand that
+	// memory back to the OS, so it is returned now, once.
+	debug.FreeOSMemory()
 	for {
 		s.reconcile()
 		s.stepMaintenance()
