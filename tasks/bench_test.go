@@ -108,7 +108,9 @@ stop_timeout = "1s"
 }
 
 // BenchmarkOrphanReaping: 2000 double-forked orphans are killed at once; from the
-// last kill to the last reap.
+// last kill to the last reap. Each one leaves the spawner's process group (setsid,
+// before the spawner goes on), as daemons do: procmon stops what is left in a
+// task's group when the task exits.
 func BenchmarkOrphanReaping(b *testing.B) {
 	const n = 2000
 	var total time.Duration
@@ -117,16 +119,17 @@ func BenchmarkOrphanReaping(b *testing.B) {
 		h := startConfig(b, loadConfig(b, fmt.Sprintf(`
 [tasks.spawner]
 type = "oneshot"
-command = ["sh", "-c", "i=0; while [ $i -lt %d ]; do (sleep 1000 &); i=$((i+1)); done"]
+command = ["sh", "-c", "i=0; while [ $i -lt %d ]; do setsid sh -c 'sleep 1000 &'; i=$((i+1)); done"]
 
 [tasks.keepalive]
 command = ["sleep", "1000"]
 `, n)), infoLevel)
 		h.rec.waitFor(b, is(EvTaskExited, "spawner"))
 		var orphans []int
-		for len(orphans) < n {
+		require.Eventually(b, func() bool {
 			orphans = testReaper.Adopted()
-		}
+			return len(orphans) >= n
+		}, time.Minute, time.Millisecond, "the spawner's orphans were adopted")
 		b.StartTimer()
 		for _, pid := range orphans {
 			_ = unix.Kill(pid, unix.SIGKILL)

@@ -93,7 +93,9 @@ socket = ""
 
 [tasks.orphans]
 type = "oneshot"
-command = ["sh", "-c", "i=0; while [ $i -lt 1000 ]; do (sleep 0.2 &) ; i=$((i+1)); done"]
+# setsid, waited for: real daemons, out of the task's process group before the
+# task exits (procmon stops what is left in the group then)
+command = ["sh", "-c", "i=0; while [ $i -lt 1000 ]; do setsid sh -c 'sleep 0.2 &'; i=$((i+1)); done"]
 
 [tasks.census]
 type = "oneshot"
