@@ -30,7 +30,7 @@ const (
 // Event is one thing that happened to a task or to procmon, emitted from the
 // supervisor goroutine only, so each appears exactly once in logs, journal and traces.
 type Event struct {
-	Time     time.Time `json:"time"`
+	Time     time.Time `json:"time"` // for exits and reaps, when wait4 returned the status
 	Type     string    `json:"type"`
 	Task     string    `json:"task,omitempty"`
 	Instance int       `json:"instance"`
@@ -72,7 +72,9 @@ var eventMessages = map[string]struct {
 }
 
 func (s *Supervisor) emit(ev Event) {
-	ev.Time = time.Now()
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
 	m := eventMessages[ev.Type]
 	if s.log.IsLevelEnabled(m.level) {
 		s.log.WithFields(ev.fields()).Log(m.level, m.msg)

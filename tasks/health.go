@@ -162,7 +162,7 @@ func (s *Supervisor) onMonitor(ev monitorEvent) {
 		if len(r.readyState) == len(r.inst.task.cfg.Ready) {
 			r.monitors()
 			r.monitors = nil
-			s.becomeReady(r.inst)
+			s.becomeReady(r.inst, time.Time{})
 		}
 	case kindLiveness:
 		r := ev.run

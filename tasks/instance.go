@@ -106,9 +106,12 @@ func (s *Supervisor) setState(i *instance, st State) {
 	i.state = st
 }
 
-func (s *Supervisor) becomeReady(i *instance) {
+// becomeReady records that i turned ready at the given time (zero: now).
+func (s *Supervisor) becomeReady(i *instance, at time.Time) {
 	i.run.becameRdy = true
 	s.setState(i, Ready)
-	s.emit(i.event(EvTaskReady))
+	ev := i.event(EvTaskReady)
+	ev.Time = at
+	s.emit(ev)
 	s.startLiveness(i.run)
 }

@@ -21,7 +21,7 @@ type launching struct {
 	cmd *exec.Cmd
 	err error
 	pid int
-	at  time.Time // when the process was started
+	at  time.Time // when the process was forked
 }
 
 // launch starts a process for every instance of batch. All that touches the
@@ -55,8 +55,8 @@ type forker struct {
 func (s *Supervisor) forker(n int) *forker {
 	f := &forker{do: func(l *launching) {
 		r := l.run
+		l.at = time.Now() // before the fork: no exit of the process can be earlier
 		l.pid, l.err = s.start(l.cmd, r)
-		l.at = time.Now()
 		// The child holds its own copies; procmon's must go for the pipes to end with the run.
 		closeFiles(r.pipeEnds...)
 	}}
@@ -117,14 +117,16 @@ func (s *Supervisor) launched(l *launching) {
 	r.pid, r.started = l.pid, l.at
 	i.run = r
 	s.setState(i, Starting)
-	s.emit(i.event(EvTaskStarted))
+	ev := i.event(EvTaskStarted)
+	ev.Time = r.started
+	s.emit(ev)
 	if t.MaxRuntime > 0 {
 		r.timers = append(r.timers, s.after(t.MaxRuntime, timerEvent{kind: timerMaxRuntime, run: r}))
 	}
 	switch {
 	case t.Type == config.Oneshot:
 	case len(t.Ready) == 0:
-		s.becomeReady(i)
+		s.becomeReady(i, r.started) // ready as soon as it runs
 	default:
 		s.startReadiness(r)
 	}

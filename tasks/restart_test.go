@@ -196,3 +196,38 @@ func TestFailedSpawnInABatchLeavesTheOthersRunning(t *testing.T) {
 	assert.Equal(t, 0, h.rec.count(is(EvTaskStarted, "ghost")))
 	h.stop()
 }
+
+// Exits carry the time they were reaped and starts the time of the fork, so even
+// a process that exits at once never appears to end before it began.
+func TestEventTimesOfARunAreInOrder(t *testing.T) {
+	h := start(t, `
+[tasks.blink]
+command = ["true"]
+start_time = "0s"
+restart_delay = "0s"
+`)
+	h.rec.waitN(t, 100, 30*time.Second, is(EvTaskExited, "blink"))
+	h.stop()
+	events, _ := h.rec.snapshot()
+	byPid := map[int]map[string]time.Time{}
+	for _, ev := range events {
+		if ev.Task != "blink" || ev.Pid == 0 {
+			continue
+		}
+		if byPid[ev.Pid] == nil {
+			byPid[ev.Pid] = map[string]time.Time{}
+		}
+		byPid[ev.Pid][ev.Type] = ev.Time
+	}
+	runs := 0
+	for pid, at := range byPid {
+		started, ready, exited := at[EvTaskStarted], at[EvTaskReady], at[EvTaskExited]
+		if started.IsZero() || exited.IsZero() {
+			continue
+		}
+		runs++
+		assert.False(t, ready.Before(started), "run %d: ready before started", pid)
+		assert.False(t, exited.Before(ready), "run %d: exited %v before ready", pid, ready.Sub(exited))
+	}
+	assert.GreaterOrEqual(t, runs, 100)
+}

@@ -99,6 +99,7 @@ func (s *Supervisor) onExit(r *run, e signals.Exit) {
 	i.lastExit = &e
 	r.stopTimers()
 	ev := i.event(EvTaskExited)
+	ev.Time = e.Time
 	code := e.Code()
 	ev.ExitCode = &code
 	if sig := e.Signal(); sig != 0 {

@@ -247,7 +247,7 @@ func (s *Supervisor) handle(ev any) {
 		}
 		s.onExit(ev.run, ev.exit)
 	case orphanEvent:
-		s.emit(Event{Type: EvOrphanReaped, Pid: ev.exit.Pid})
+		s.emit(Event{Type: EvOrphanReaped, Pid: ev.exit.Pid, Time: ev.exit.Time})
 		s.recheckDraining()
 	case timerEvent:
 		s.onTimer(ev)
