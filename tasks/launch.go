@@ -21,7 +21,7 @@ type launching struct {
 	cmd *exec.Cmd
 	err error
 	pid int
-	at  time.Time // when the process was forked
+	at  time.Time // when the process had started: exec done
 }
 
 // launch starts a process for every instance of batch. All that touches the
@@ -55,8 +55,8 @@ type forker struct {
 func (s *Supervisor) forker(n int) *forker {
 	f := &forker{do: func(l *launching) {
 		r := l.run
-		l.at = time.Now() // before the fork: no exit of the process can be earlier
 		l.pid, l.err = s.start(l.cmd, r)
+		l.at = time.Now()
 		// The child holds its own copies; procmon's must go for the pipes to end with the run.
 		closeFiles(r.pipeEnds...)
 	}}

@@ -197,8 +197,8 @@ func TestFailedSpawnInABatchLeavesTheOthersRunning(t *testing.T) {
 	h.stop()
 }
 
-// Exits carry the time they were reaped and starts the time of the fork, so even
-// a process that exits at once never appears to end before it began.
+// Exits carry the time they were reaped (never earlier than their run's start),
+// so even a process that exits at once never appears to end before it began.
 func TestEventTimesOfARunAreInOrder(t *testing.T) {
 	h := start(t, `
 [tasks.blink]
