@@ -17,7 +17,7 @@ import (
 
 // command builds the exec.Cmd of one run: its own process group, procmon's
 // environment plus the task's, credentials, and the instance's output streams.
-// Its program is looked up in PATH later, by start.
+// Its program is looked up in PATH afterwards (lookPath).
 func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 	t := i.task.cfg
 	if i.output == nil {

@@ -31,11 +31,17 @@ type launching struct {
 func (s *Supervisor) launch(batch []*instance) {
 	spawns := make([]launching, len(batch))
 	forks := s.forker(len(batch))
+	paths := map[string]lookup{}
 	for k, i := range batch {
 		l := &spawns[k]
 		l.run = &run{inst: i}
 		if l.cmd, l.err = s.command(i, l.run); l.err == nil {
+			l.err = lookPath(l.cmd, paths)
+		}
+		if l.err == nil {
 			forks.fork(l)
+		} else {
+			closeFiles(l.run.pipeEnds...)
 		}
 	}
 	forks.wait()
@@ -88,17 +94,33 @@ func (f *forker) wait() {
 	}
 }
 
-// start looks the program up in PATH, as exec.Command would, and starts it
-// through the reaper; the exit comes back to the supervisor as r's. It may run
-// on any goroutine: the lookup is one of the costs spread over the forkers.
-func (s *Supervisor) start(cmd *exec.Cmd, r *run) (int, error) {
-	if !strings.Contains(cmd.Path, "/") {
-		path, err := exec.LookPath(cmd.Path)
-		if err != nil {
-			return 0, err
-		}
-		cmd.Path = path
+// lookup is the outcome of one PATH search.
+type lookup struct {
+	path string
+	err  error
+}
+
+// lookPath finds cmd's program in PATH, as exec.Command would. seen (which may be
+// nil) keeps the answers within one batch, where the same program is often
+// started many times.
+func lookPath(cmd *exec.Cmd, seen map[string]lookup) error {
+	if strings.Contains(cmd.Path, "/") {
+		return nil
 	}
+	found, ok := seen[cmd.Path]
+	if !ok {
+		found.path, found.err = exec.LookPath(cmd.Path)
+		if seen != nil {
+			seen[cmd.Path] = found
+		}
+	}
+	cmd.Path = found.path
+	return found.err
+}
+
+// start starts cmd through the reaper; the exit comes back to the supervisor as
+// r's. It may run on any goroutine.
+func (s *Supervisor) start(cmd *exec.Cmd, r *run) (int, error) {
 	return s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
 }
 

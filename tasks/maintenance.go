@@ -64,7 +64,9 @@ func (s *Supervisor) stepMaintenance() {
 	r := &run{inst: m.inst}
 	cmd, err := s.command(m.inst, r)
 	if err == nil {
-		r.pid, err = s.start(cmd, r)
+		if err = lookPath(cmd, nil); err == nil {
+			r.pid, err = s.start(cmd, r)
+		}
 		closeFiles(r.pipeEnds...)
 	}
 	if err != nil {
