@@ -25,9 +25,15 @@ const (
 	killWait = 2 * time.Second
 )
 
+// StopFunc says how to stop what a previous run left of the named task: its
+// stop signal, and how long to wait before SIGKILL.
+type StopFunc func(task string) (unix.Signal, time.Duration)
+
 // leftover is a task process of a previous run that is still alive.
 type leftover struct {
-	rec record
+	rec      record
+	deadline time.Time // when SIGKILL follows the stop signal, then when to give up
+	killed   bool
 }
 
 func (l leftover) fields() logrus.Fields {
@@ -41,12 +47,13 @@ func (l leftover) fields() logrus.Fields {
 // Cleanup stops the task processes a previous procmon left running: those whose
 // task_started in the journal at path (and PATH.1) has no later task_exited, and
 // whose pid still holds a process with the recorded start time. A pid now used
-// by an unrelated process is left alone. Each is sent SIGTERM (its process
-// group, as procmon starts every task as a group leader), then SIGKILL when it is
-// still there after stopTimeout. Run it before anything starts and after Open,
+// by an unrelated process is left alone. Each is sent its task's stop signal (its
+// process group, as procmon starts every task as a group leader), then SIGKILL
+// when it is still there after its stop timeout; stop gives both. Run it before
+// anything starts and after Open,
 // whose lock keeps a second procmon from stopping the first one's tasks. As PID 1
 // there is no previous run to clean up after, and Cleanup does nothing.
-func Cleanup(path string, stopTimeout time.Duration, log logrus.FieldLogger) error {
+func Cleanup(path string, stop StopFunc, log logrus.FieldLogger) error {
 	if os.Getpid() == 1 {
 		return nil
 	}
@@ -55,19 +62,13 @@ func Cleanup(path string, stopTimeout time.Duration, log logrus.FieldLogger) err
 		return err
 	}
 	left := alive(recs, log)
-	if len(left) == 0 {
-		return nil
+	for i := range left {
+		sig, timeout := stop(left[i].rec.Task)
+		log.WithFields(left[i].fields()).Warn("stopping a process left running by a previous procmon")
+		signal(left[i], sig, log)
+		left[i].deadline = time.Now().Add(timeout)
 	}
-	for _, l := range left {
-		log.WithFields(l.fields()).Warn("stopping a process left running by a previous procmon")
-		signal(l, unix.SIGTERM, log)
-	}
-	left = waitGone(left, stopTimeout)
-	for _, l := range left {
-		log.WithFields(l.fields()).Warn("process left by a previous procmon did not stop: killing its process group")
-		signal(l, unix.SIGKILL, log)
-	}
-	waitGone(left, killWait)
+	waitGone(left, log)
 	return nil
 }
 
@@ -129,7 +130,7 @@ func alive(recs []record, log logrus.FieldLogger) []leftover {
 			continue
 		}
 		if !sameProcess(r) {
-			log.WithFields(leftover{r}.fields()).Debug("journal pid now belongs to another process: left alone")
+			log.WithFields(leftover{rec: r}.fields()).Debug("journal pid now belongs to another process: left alone")
 			continue
 		}
 		out = append(out, leftover{rec: r})
@@ -181,23 +182,36 @@ func groupAlive(pgid int) bool {
 	return err == nil || errors.Is(err, unix.EPERM)
 }
 
-// waitGone polls until every leftover and its group are gone or the timeout
-// passes, and returns those still there.
-func waitGone(left []leftover, timeout time.Duration) []leftover {
-	deadline := time.Now().Add(timeout)
+// waitGone returns once every leftover is gone, sending SIGKILL to each one still
+// there at its deadline, and giving up on those that outlive SIGKILL by killWait.
+func waitGone(left []leftover, log logrus.FieldLogger) {
 	pause := pollMin
 	for {
 		var still []leftover
+		next := time.Now().Add(pause) // the next deadline, if it comes before the pause ends
 		for _, l := range left {
-			if target(l.rec) != 0 {
-				still = append(still, l)
+			if target(l.rec) == 0 {
+				continue
+			}
+			switch {
+			case time.Now().Before(l.deadline):
+			case !l.killed:
+				log.WithFields(l.fields()).Warn("process left by a previous procmon did not stop: killing its process group")
+				signal(l, unix.SIGKILL, log)
+				l.killed, l.deadline = true, time.Now().Add(killWait)
+			default:
+				log.WithFields(l.fields()).Error("process left by a previous procmon survived SIGKILL")
+				continue
+			}
+			still = append(still, l)
+			if l.deadline.Before(next) {
+				next = l.deadline
 			}
 		}
-		left = still
-		if len(left) == 0 || !time.Now().Before(deadline) {
-			return left
+		if left = still; len(left) == 0 {
+			return
 		}
-		time.Sleep(min(pause, time.Until(deadline)))
+		time.Sleep(time.Until(next))
 		pause = min(2*pause, pollMax)
 	}
 }

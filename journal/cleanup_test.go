@@ -49,7 +49,7 @@ func TestCleanupStopsATaskLeftByAPreviousRun(t *testing.T) {
 	log, hook := quietLog()
 
 	start := time.Now()
-	require.NoError(t, Cleanup(path, 10*time.Second, log))
+	require.NoError(t, Cleanup(path, term(10*time.Second), log))
 	assert.Less(t, time.Since(start), 5*time.Second, "SIGTERM was enough: no wait for the timeout")
 	assert.Equal(t, unix.SIGTERM, p.exit(t).Signal())
 	assert.Equal(t, "stopping a process left running by a previous procmon", hook.Entries[0].Message)
@@ -63,8 +63,31 @@ func TestCleanupKillsALeftoverThatIgnoresSIGTERM(t *testing.T) {
 	path := previousRun(t, p.pid)
 	log, _ := quietLog()
 
-	require.NoError(t, Cleanup(path, 50*time.Millisecond, log))
+	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))
 	assert.Equal(t, unix.SIGKILL, p.exit(t).Signal())
+}
+
+// term stops every leftover as a task with the default stop_signal would be.
+func term(timeout time.Duration) StopFunc {
+	return func(string) (unix.Signal, time.Duration) { return unix.SIGTERM, timeout }
+}
+
+func TestCleanupStopsEachLeftoverAsItsTaskIsStopped(t *testing.T) {
+	p := startProc(t, "sh", "-c", `trap "" TERM; trap "exit 0" INT; while :; do sleep 1; done`)
+	require.Eventually(t, func() bool { return ignoresTERM(p.pid) }, 10*time.Second, time.Millisecond)
+	path := previousRun(t, p.pid)
+	log, _ := quietLog()
+	var asked []string
+	stop := func(task string) (unix.Signal, time.Duration) {
+		asked = append(asked, task)
+		return unix.SIGINT, 10 * time.Second
+	}
+
+	start := time.Now()
+	require.NoError(t, Cleanup(path, stop, log))
+	assert.Less(t, time.Since(start), 5*time.Second, "its own stop signal was enough: no SIGKILL")
+	assert.Equal(t, 0, p.exit(t).Code(), "the trap on SIGINT ended it")
+	assert.Equal(t, []string{"task0"}, asked)
 }
 
 func ignoresTERM(pid int) bool {
@@ -90,7 +113,7 @@ func TestCleanupLeavesAPidNowHeldByAnotherProcess(t *testing.T) {
 	appendRecord(t, path, record{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid, StartTime: st.start - 1, BootID: bootID()})
 	log, _ := quietLog()
 
-	require.NoError(t, Cleanup(path, 50*time.Millisecond, log))
+	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))
 	assert.True(t, p.running(), "an unrelated process must survive")
 }
 
@@ -104,7 +127,7 @@ func TestCleanupLeavesTasksThatExitedAndOtherBoots(t *testing.T) {
 	appendRecord(t, path, record{Type: tasks.EvTaskStarted, Pid: otherBoot.pid, StartTime: st.start, BootID: "another-boot"})
 	log, _ := quietLog()
 
-	require.NoError(t, Cleanup(path, 50*time.Millisecond, log))
+	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))
 	assert.True(t, exited.running(), "its task_exited says the recorded process is gone")
 	assert.True(t, otherBoot.running(), "start times of another boot compare with nothing")
 }
@@ -116,13 +139,13 @@ func TestCleanupReadsTheRotatedJournalToo(t *testing.T) {
 	appendRecord(t, path, record{Type: typeRotated, File: path + ".1"})
 	log, _ := quietLog()
 
-	require.NoError(t, Cleanup(path, 10*time.Second, log))
+	require.NoError(t, Cleanup(path, term(10*time.Second), log))
 	assert.Equal(t, unix.SIGTERM, p.exit(t).Signal())
 }
 
 func TestCleanupWithoutAJournalDoesNothing(t *testing.T) {
 	log, _ := quietLog()
-	assert.NoError(t, Cleanup(filepath.Join(t.TempDir(), "none"), time.Second, log))
+	assert.NoError(t, Cleanup(filepath.Join(t.TempDir(), "none"), term(time.Second), log))
 }
 
 func TestCleanupFindsATaskStartedManyRotationsAgo(t *testing.T) {
@@ -144,6 +167,6 @@ func TestCleanupFindsATaskStartedManyRotationsAgo(t *testing.T) {
 		}
 	}
 
-	require.NoError(t, Cleanup(path, 10*time.Second, log))
+	require.NoError(t, Cleanup(path, term(10*time.Second), log))
 	assert.Equal(t, unix.SIGTERM, p.exit(t).Signal())
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"os"
 	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sirupsen/logrus"
 
@@ -36,7 +39,7 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 		}
 		closers = append(closers, func() { _ = j.Close() })
 		if os.Getpid() != 1 { // as PID 1 a previous run's processes died with it
-			if err := journal.Cleanup(path, cfg.Procmon.StopTimeout, log); err != nil {
+			if err := journal.Cleanup(path, stopSettings(cfg), log); err != nil {
 				log.WithError(err).Warn("cannot read the previous journal")
 			}
 		}
@@ -51,4 +54,16 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 	notifier := alert.New(cfg.Notify, alert.Deps{Start: reaper.Start}, log)
 	closers = append(closers, notifier.Close)
 	return append(list, tracer, notifier), closeAll, nil
+}
+
+// stopSettings stops what a previous run left of a task as procmon stops the task
+// itself, when the configuration still has it, and with SIGTERM and the global
+// stop_timeout otherwise.
+func stopSettings(cfg *config.Config) journal.StopFunc {
+	return func(task string) (unix.Signal, time.Duration) {
+		if t, ok := cfg.Tasks[task]; ok {
+			return t.StopSignal, t.StopTimeout
+		}
+		return unix.SIGTERM, cfg.Procmon.StopTimeout
+	}
 }
