@@ -24,6 +24,8 @@ func (s *Supervisor) Reload() error {
 		s.fileCfg = cfg
 		if applyErr = s.apply(s.withServices(cfg)); applyErr != nil {
 			s.fileCfg = prev
+		} else if s.reloaded != nil {
+			s.reloaded(cfg)
 		}
 	}) {
 		return ErrStopped

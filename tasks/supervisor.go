@@ -34,6 +34,9 @@ type Options struct {
 	DirectOutput bool
 	// ReopenLog reopens procmon's own log file on SIGUSR2 (nil: nothing to reopen).
 	ReopenLog func() error
+	// Reloaded is given the file's new configuration after each reload that was
+	// applied, on the supervisor goroutine, for what lives outside the task tree.
+	Reloaded func(*config.Config)
 	// Load and LoadInterval replace how and how often load_high and load_low are
 	// read (default: [procmon] load_metric, every 5 s).
 	Load         LoadSource
@@ -75,6 +78,7 @@ type Supervisor struct {
 	forwarded syscall.Signal    // the signal passed on, once a shutdown began that way
 	direct    bool              // DirectOutput
 	reopenLog func() error
+	reloaded  func(*config.Config)
 	baseEnv   []string // procmon's environment as every task inherits it
 
 	loadSource   LoadSource
@@ -129,6 +133,7 @@ func New(opts Options) (*Supervisor, error) {
 		forward:      opts.ForwardSignals,
 		direct:       opts.DirectOutput,
 		reopenLog:    opts.ReopenLog,
+		reloaded:     opts.Reloaded,
 		baseEnv:      inheritedEnv(),
 		loadSource:   opts.Load,
 		loadInterval: opts.LoadInterval,

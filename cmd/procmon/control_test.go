@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -239,6 +240,36 @@ func TestReloadPrintsEveryConfigErrorAndExitsTwo(t *testing.T) {
 	assert.Contains(t, stderr, `procmon.toml:6: tasks.web.parent: unknown parent "dbb" (did you mean "db"?)`)
 	assert.Contains(t, stderr, `procmon.toml:5: tasks.web: missing command`)
 	assert.Equal(t, db[0].Pid, s.waitState(t, "db", allReady(1))[0].Pid, "nothing changed")
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, waitExit(t, s.cmd, s.out, 10*time.Second))
+}
+
+func TestReloadTakesTheNewNotifyChannels(t *testing.T) {
+	t.Parallel()
+	dir := shortTempDir(t)
+	sent := filepath.Join(dir, "sent")
+	s := startServer(t, "[tasks.db]\ncommand = \"sleep 1000\"\n")
+	s.waitState(t, "db", allReady(1))
+	withNotify := fmt.Sprintf(`[procmon]
+socket = %q
+
+[[notify]]
+type = "exec"
+events = ["task_exited"]
+command = ["sh", "-c", "cat >> %s"]
+
+[tasks.db]
+command = "sleep 1000"
+`, s.sock, sent)
+	require.NoError(t, os.WriteFile(s.config, []byte(withNotify), 0o644))
+	_, stderr, code := s.ctl(t, "reload")
+	require.Equal(t, 0, code, stderr)
+	db := s.waitState(t, "db", allReady(1))
+	require.NoError(t, syscall.Kill(db[0].Pid, syscall.SIGKILL))
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(sent)
+		return strings.Contains(string(data), `"task_exited"`)
+	}, 10*time.Second, 5*time.Millisecond, "the channel added by the reload sent the exit; procmon said:\n%s", s.out)
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
 	assert.Equal(t, 0, waitExit(t, s.cmd, s.out, 10*time.Second))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"reflect"
 	"sync"
 	"time"
 
@@ -21,8 +22,8 @@ import (
 // traces and alerts. The journal comes first: its lock is what tells a second
 // procmon on the same files to stop before it touches anything, and the leftovers
 // of a previous run are stopped before anything starts. closeAll flushes them all
-// after Run.
-func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (list []tasks.Observer, closeAll func(), err error) {
+// after Run; reload takes a reloaded configuration's [[notify]].
+func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (list []tasks.Observer, closeAll func(), reload func(*config.Config), err error) {
 	var closers []func()
 	closeAll = func() {
 		var wg sync.WaitGroup // slow endpoints are waited for side by side
@@ -35,7 +36,7 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 	if path := cfg.Procmon.Journal; path != "" {
 		j, err := journal.Open(path, log)
 		if err != nil {
-			return nil, closeAll, err
+			return nil, closeAll, nil, err
 		}
 		closers = append(closers, func() { _ = j.Close() })
 		if os.Getpid() != 1 { // as PID 1 a previous run's processes died with it
@@ -48,12 +49,44 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 	tracer, err := telemetry.New(cfg.Honeycomb, log)
 	if err != nil {
 		closeAll()
-		return nil, func() {}, err
+		return nil, func() {}, nil, err
 	}
 	closers = append(closers, tracer.Close)
-	notifier := alert.New(cfg.Notify, alert.Deps{Start: reaper.Start}, log)
-	closers = append(closers, notifier.Close)
-	return append(list, tracer, notifier), closeAll, nil
+	notify := newAlerts(cfg.Notify, alert.Deps{Start: reaper.Start}, log)
+	closers = append(closers, notify.Close)
+	return append(list, tracer, notify), closeAll, notify.reload, nil
+}
+
+// alerts passes events to the notifier of the [[notify]] entries in force. A
+// reload that changes them replaces it; the notifier replaced sends what it has
+// queued in the background. Observe and reload run on the supervisor goroutine,
+// Close after it.
+type alerts struct {
+	entries  []*config.Notify
+	deps     alert.Deps
+	log      logrus.FieldLogger
+	current  *alert.Notifier
+	replaced sync.WaitGroup
+}
+
+func newAlerts(entries []*config.Notify, deps alert.Deps, log logrus.FieldLogger) *alerts {
+	return &alerts{entries: entries, deps: deps, log: log, current: alert.New(entries, deps, log)}
+}
+
+func (a *alerts) Observe(ev tasks.Event) { a.current.Observe(ev) }
+
+func (a *alerts) reload(cfg *config.Config) {
+	if reflect.DeepEqual(cfg.Notify, a.entries) {
+		return
+	}
+	a.replaced.Go(a.current.Close)
+	a.entries, a.current = cfg.Notify, alert.New(cfg.Notify, a.deps, a.log)
+	a.log.WithField("entries", len(cfg.Notify)).Info("notify channels reloaded")
+}
+
+func (a *alerts) Close() {
+	a.current.Close()
+	a.replaced.Wait()
 }
 
 // stopSettings stops what a previous run left of a task as procmon stops the task

@@ -53,7 +53,7 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 		return 2
 	}
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
-	recorders, closeRecorders, err := observers(cfg, reaper, log)
+	recorders, closeRecorders, reloadRecorders, err := observers(cfg, reaper, log)
 	if err != nil {
 		log.WithError(err).Error("cannot start")
 		return 2
@@ -65,6 +65,7 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	}
 	defer removePidfile(cfg.Procmon.Pidfile)
 	opts.Config, opts.Reaper, opts.Signals, opts.Log = cfg, reaper, listener.Events(), log
+	opts.Reloaded = reloadRecorders
 	if logFile != nil {
 		opts.ReopenLog = logFile.Reopen
 		defer logFile.Close()
