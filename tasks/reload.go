@@ -24,8 +24,6 @@ func (s *Supervisor) Reload() error {
 		s.fileCfg = cfg
 		if applyErr = s.apply(s.withServices(cfg)); applyErr != nil {
 			s.fileCfg = prev
-		} else if s.reloaded != nil {
-			s.reloaded(cfg)
 		}
 	}) {
 		return ErrStopped
@@ -84,6 +82,9 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 	s.markServices(cfg)
 	s.watchLoad()
 	s.log.SetLevel(cfg.Procmon.LogLevel)
+	if s.reloaded != nil { // before the event, which the new [[notify]] channels should see
+		s.reloaded(s.fileCfg)
+	}
 	s.emit(Event{Type: EvReload, Tasks: sortedUnion(added, changed, removed)})
 	s.log.WithField("added", added).WithField("changed", changed).WithField("removed", removed).Info("reload applied")
 	return nil

@@ -255,7 +255,7 @@ socket = %q
 
 [[notify]]
 type = "exec"
-events = ["task_exited"]
+events = ["reload", "task_exited"]
 command = ["sh", "-c", "cat >> %s"]
 
 [tasks.db]
@@ -264,6 +264,10 @@ command = "sleep 1000"
 	require.NoError(t, os.WriteFile(s.config, []byte(withNotify), 0o644))
 	_, stderr, code := s.ctl(t, "reload")
 	require.Equal(t, 0, code, stderr)
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(sent)
+		return strings.Contains(string(data), `"reload"`)
+	}, 10*time.Second, 5*time.Millisecond, "the new channel sent the reload itself; procmon said:\n%s", s.out)
 	db := s.waitState(t, "db", allReady(1))
 	require.NoError(t, syscall.Kill(db[0].Pid, syscall.SIGKILL))
 	require.Eventually(t, func() bool {
