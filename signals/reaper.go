@@ -60,10 +60,11 @@ var ErrUnsupportedIO = errors.New("reaper: Stdin, Stdout and Stderr must be nil 
 // holds it shared from fork until the pid is registered, and Reap holds it
 // exclusively while it calls wait4. A child that dies before Start returns stays a
 // zombie until the registration is done, and is then reaped and matched to its
-// callback. Starts share the lock so that several forks can be under way at once. os/exec's Cmd.Wait is never called:
-// it would race wait4(-1) for the same status (the bug of go-reaper and early
-// ContainerPilot). Callbacks run on the reaping goroutine after the lock is
-// released, in exit order, so they may start new processes.
+// callback. Starts share the lock so that several forks can be under way at
+// once. os/exec's Cmd.Wait is never called: it would race wait4(-1) for the same
+// status (the bug of go-reaper and early ContainerPilot). Callbacks run on the
+// reaping goroutine after the lock is released, in exit order, so they may start
+// new processes.
 type Reaper struct {
 	forks    sync.RWMutex // shared by Start from fork to registration, exclusive for wait4
 	mu       sync.Mutex   // guards waiting and onOrphan
