@@ -18,16 +18,17 @@ import (
 )
 
 var (
-	reaper  *Reaper
-	orphans = make(chan Exit, 1024)
+	reaper   *Reaper
+	listener *Listener
+	orphans  = make(chan Exit, 1024)
 )
 
 func TestMain(m *testing.M) {
 	reaper = NewReaper(func(e Exit) { orphans <- e })
-	l := Listen(reaper)
+	listener = Listen(reaper)
 	BecomeInit(true, logrus.New())
 	code := m.Run()
-	l.Stop()
+	listener.Stop()
 	os.Exit(code)
 }
 
@@ -158,4 +159,28 @@ func TestStartKeepsNoDescriptorOfTheProcess(t *testing.T) {
 		}
 	}()
 	assert.Equal(t, before, pidfds())
+}
+
+// Signal actions that nobody takes yet (a busy supervisor) must not hold up
+// reaping.
+func TestReapingGoesOnWhileSignalActionsWait(t *testing.T) {
+	for len(listener.events) < cap(listener.events) {
+		queued := len(listener.events)
+		require.NoError(t, unix.Kill(os.Getpid(), unix.SIGUSR2))
+		require.Eventually(t, func() bool { return len(listener.events) > queued }, 10*time.Second, time.Millisecond)
+	}
+	require.NoError(t, unix.Kill(os.Getpid(), unix.SIGUSR2)) // one more than the stream holds
+	defer func() {
+		for len(listener.events) > 0 {
+			<-listener.events
+		}
+	}()
+	exited := make(chan Exit, 1)
+	_, err := reaper.Start(exec.Command("true"), func(e Exit) { exited <- e })
+	require.NoError(t, err)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the exit was not reaped while signal actions waited")
+	}
 }

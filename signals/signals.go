@@ -39,10 +39,14 @@ var actions = map[os.Signal]Action{
 }
 
 // Listener delivers signals: SIGCHLD drives the Reaper, the others become Events.
+// Each has its own channel and goroutine, so that reaping never waits for the
+// supervisor to take a signal action, and a burst of SIGCHLDs never crowds out a
+// SIGTERM.
 type Listener struct {
-	ch     chan os.Signal
-	events chan Event
-	done   chan struct{}
+	children chan os.Signal // SIGCHLD: one pending is enough, as Reap collects every exit
+	requests chan os.Signal
+	events   chan Event
+	done     chan struct{}
 }
 
 // Listen registers for SIGCHLD before anything else (it is the one signal that must
@@ -53,20 +57,21 @@ type Listener struct {
 // ignored: the runtime catches all but SIGHUP and SIGINT when they were ignored
 // at start (nohup, a shell's &), and those two are caught here; exec resets
 // caught signals to their default.
-// signal.Notify never blocks, so the channel is buffered generously.
 func Listen(r *Reaper) *Listener {
 	l := &Listener{
-		ch:     make(chan os.Signal, 2048),
-		events: make(chan Event, 64),
-		done:   make(chan struct{}),
+		children: make(chan os.Signal, 1),
+		requests: make(chan os.Signal, 64), // signal.Notify drops what does not fit
+		events:   make(chan Event, 64),
+		done:     make(chan struct{}),
 	}
-	signal.Notify(l.ch, unix.SIGCHLD)
+	signal.Notify(l.children, unix.SIGCHLD)
 	for sig := range actions {
-		signal.Notify(l.ch, sig)
+		signal.Notify(l.requests, sig)
 	}
-	go l.loop(r)
 	// Zombies left from before registration would never get their own SIGCHLD.
-	l.ch <- unix.SIGCHLD
+	l.children <- unix.SIGCHLD
+	go l.reap(r)
+	go l.deliver()
 	return l
 }
 
@@ -76,18 +81,26 @@ func (l *Listener) Events() <-chan Event { return l.events }
 // Stop unregisters every signal. Signals arriving afterwards get Go's default
 // handling, so call it only on the way out.
 func (l *Listener) Stop() {
-	signal.Stop(l.ch)
+	signal.Stop(l.children)
+	signal.Stop(l.requests)
 	close(l.done)
 }
 
-func (l *Listener) loop(r *Reaper) {
+func (l *Listener) reap(r *Reaper) {
 	for {
 		select {
-		case sig := <-l.ch:
-			if sig == unix.SIGCHLD {
-				r.Reap()
-				continue
-			}
+		case <-l.children:
+			r.Reap()
+		case <-l.done:
+			return
+		}
+	}
+}
+
+func (l *Listener) deliver() {
+	for {
+		select {
+		case sig := <-l.requests:
 			select {
 			case l.events <- Event{Action: actions[sig], Signal: sig.(syscall.Signal)}:
 			case <-l.done:
