@@ -44,7 +44,7 @@ func runCommand(ctx context.Context, argv []string, start signals.StartFunc, p *
 	cmd.Stdin, cmd.Stderr = r, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	exited := make(chan signals.Exit, 1)
-	pid, err := start(cmd, func(x signals.Exit) { exited <- x })
+	pid, _, err := start(cmd, func(x signals.Exit) { exited <- x })
 	r.Close()
 	if err != nil {
 		w.Close()

@@ -41,7 +41,7 @@ func startProc(t *testing.T, argv ...string) *proc {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &proc{exited: make(chan signals.Exit, 1)}
-	pid, err := reaper.Start(cmd, func(x signals.Exit) { p.exited <- x })
+	pid, _, err := reaper.Start(cmd, func(x signals.Exit) { p.exited <- x })
 	require.NoError(t, err)
 	p.pid = pid
 	t.Cleanup(func() {

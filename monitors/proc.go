@@ -20,7 +20,8 @@ func startGroup(start signals.StartFunc, cmd *exec.Cmd, onExit func(signals.Exit
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
-	return start(cmd, onExit)
+	pid, _, err := start(cmd, onExit)
+	return pid, err
 }
 
 // killGroup SIGKILLs what is left of a process group. pid 0 or 1 would address our

@@ -105,7 +105,7 @@ func (c *LogCommand) spawn() (*logger, error) {
 	// Pdeathsig: the logger must not outlive procmon (SPEC 3.7); it also gets EOF.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	l := &logger{stdin: w, exited: make(chan signals.Exit, 1), started: time.Now()}
-	l.pid, err = c.start(cmd, func(x signals.Exit) { l.exited <- x })
+	l.pid, _, err = c.start(cmd, func(x signals.Exit) { l.exited <- x })
 	r.Close() // the logger holds its own copy
 	if err != nil {
 		w.Close()

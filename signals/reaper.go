@@ -88,28 +88,30 @@ func (r *Reaper) SetOrphanHandler(fn func(Exit)) {
 
 // StartFunc is the signature of Start, for the packages that start processes
 // through the reaper.
-type StartFunc = func(cmd *exec.Cmd, onExit func(Exit)) (pid int, err error)
+type StartFunc = func(cmd *exec.Cmd, onExit func(Exit)) (pid int, started time.Time, err error)
 
-// Start starts cmd, returns its pid and arranges for onExit to be called exactly
-// once, from the reaping goroutine, when the process exits. cmd must never be
-// waited for, and its Process is released at once: the pidfd os/exec keeps would
-// be one more descriptor that every later fork copies and every exec closes,
-// and procmon signals by pid (or process group) and reaps with wait4 anyway.
-func (r *Reaper) Start(cmd *exec.Cmd, onExit func(Exit)) (int, error) {
+// Start starts cmd, returns its pid and when its exec was done, and arranges for
+// onExit to be called exactly once, from the reaping goroutine, when the process
+// exits. The start time is taken before the process can be reaped, so it is never
+// later than its Exit's Time. cmd must never be waited for, and its Process is
+// released at once: the pidfd os/exec keeps would be one more descriptor that
+// every later fork copies and every exec closes, and procmon signals by pid (or
+// process group) and reaps with wait4 anyway.
+func (r *Reaper) Start(cmd *exec.Cmd, onExit func(Exit)) (pid int, started time.Time, err error) {
 	if !plainFile(cmd.Stdin) || !plainFile(cmd.Stdout) || !plainFile(cmd.Stderr) {
-		return 0, ErrUnsupportedIO
+		return 0, time.Time{}, ErrUnsupportedIO
 	}
 	r.forks.RLock()
 	defer r.forks.RUnlock()
 	if err := cmd.Start(); err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
-	pid := cmd.Process.Pid
+	started, pid = time.Now(), cmd.Process.Pid
 	_ = cmd.Process.Release()
 	r.mu.Lock()
 	r.waiting[pid] = onExit
 	r.mu.Unlock()
-	return pid, nil
+	return pid, started, nil
 }
 
 func plainFile(v any) bool {

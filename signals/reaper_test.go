@@ -37,11 +37,13 @@ func TestMain(m *testing.M) {
 func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 	const n = 300
 	var (
-		mu    sync.Mutex
-		seen  = map[int]int{}
-		wg    sync.WaitGroup
-		count atomic.Int32
-		done  = make(chan struct{})
+		mu      sync.Mutex
+		seen    = map[int]int{}
+		started = map[int]time.Time{}
+		reaped  = map[int]time.Time{}
+		wg      sync.WaitGroup
+		count   atomic.Int32
+		done    = make(chan struct{})
 	)
 	for g := 0; g < 6; g++ {
 		wg.Add(1)
@@ -49,9 +51,10 @@ func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < n/6; i++ {
 				cmd := exec.Command("sh", "-c", "exit 3")
-				_, err := reaper.Start(cmd, func(e Exit) {
+				pid, at, err := reaper.Start(cmd, func(e Exit) {
 					mu.Lock()
 					seen[e.Pid]++
+					reaped[e.Pid] = e.Time
 					mu.Unlock()
 					assert.Equal(t, 3, e.Code())
 					if count.Add(1) == n {
@@ -59,6 +62,9 @@ func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 					}
 				})
 				require.NoError(t, err)
+				mu.Lock()
+				started[pid] = at
+				mu.Unlock()
 			}
 		}()
 	}
@@ -73,6 +79,7 @@ func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 	assert.Len(t, seen, n)
 	for pid, times := range seen {
 		assert.Equal(t, 1, times, "pid %d reported %d times", pid, times)
+		assert.False(t, reaped[pid].Before(started[pid]), "pid %d reaped before its start time", pid)
 	}
 }
 
@@ -82,7 +89,7 @@ func TestOrphansGoToTheOrphanCallback(t *testing.T) {
 	require.NoError(t, err)
 	cmd.Stdout = w
 	exited := make(chan Exit, 1)
-	_, err = reaper.Start(cmd, func(e Exit) { exited <- e })
+	_, _, err = reaper.Start(cmd, func(e Exit) { exited <- e })
 	require.NoError(t, err)
 	w.Close()
 	var buf bytes.Buffer
@@ -108,14 +115,14 @@ func TestOrphansGoToTheOrphanCallback(t *testing.T) {
 func TestStartRefusesStreamsOnlyCmdWaitCouldFlush(t *testing.T) {
 	cmd := exec.Command("true")
 	cmd.Stdout = &bytes.Buffer{}
-	_, err := reaper.Start(cmd, func(Exit) {})
+	_, _, err := reaper.Start(cmd, func(Exit) {})
 	assert.ErrorIs(t, err, ErrUnsupportedIO)
 }
 
 func TestExitCodeOfASignalIsShellStyle(t *testing.T) {
 	cmd := exec.Command("sleep", "1000")
 	exited := make(chan Exit, 1)
-	pid, err := reaper.Start(cmd, func(e Exit) { exited <- e })
+	pid, _, err := reaper.Start(cmd, func(e Exit) { exited <- e })
 	require.NoError(t, err)
 	require.NoError(t, unix.Kill(pid, unix.SIGKILL))
 	e := <-exited
@@ -126,7 +133,7 @@ func TestExitCodeOfASignalIsShellStyle(t *testing.T) {
 }
 
 func TestAdoptedListsOnlyProcessesProcmonDidNotStart(t *testing.T) {
-	pid, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
+	pid, _, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
 	require.NoError(t, err)
 	defer unix.Kill(pid, unix.SIGKILL)
 	assert.NotContains(t, reaper.Adopted(), pid)
@@ -149,7 +156,7 @@ func TestStartKeepsNoDescriptorOfTheProcess(t *testing.T) {
 	before := pidfds()
 	var pids []int
 	for range 20 {
-		pid, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
+		pid, _, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
 		require.NoError(t, err)
 		pids = append(pids, pid)
 	}
@@ -176,7 +183,7 @@ func TestReapingGoesOnWhileSignalActionsWait(t *testing.T) {
 		}
 	}()
 	exited := make(chan Exit, 1)
-	_, err := reaper.Start(exec.Command("true"), func(e Exit) { exited <- e })
+	_, _, err := reaper.Start(exec.Command("true"), func(e Exit) { exited <- e })
 	require.NoError(t, err)
 	select {
 	case <-exited:

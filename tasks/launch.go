@@ -21,7 +21,7 @@ type launching struct {
 	cmd *exec.Cmd
 	err error
 	pid int
-	at  time.Time // when the process had started: exec done
+	at  time.Time // when its exec was done
 }
 
 // launch starts a process for every instance of batch. All that touches the
@@ -61,8 +61,7 @@ type forker struct {
 func (s *Supervisor) forker(n int) *forker {
 	f := &forker{do: func(l *launching) {
 		r := l.run
-		l.pid, l.err = s.start(l.cmd, r)
-		l.at = time.Now()
+		l.pid, l.at, l.err = s.start(l.cmd, r)
 		// The child holds its own copies; procmon's must go for the pipes to end with the run.
 		closeFiles(r.pipeEnds...)
 	}}
@@ -120,7 +119,7 @@ func lookPath(cmd *exec.Cmd, seen map[string]lookup) error {
 
 // start starts cmd through the reaper; the exit comes back to the supervisor as
 // r's. It may run on any goroutine.
-func (s *Supervisor) start(cmd *exec.Cmd, r *run) (int, error) {
+func (s *Supervisor) start(cmd *exec.Cmd, r *run) (int, time.Time, error) {
 	return s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
 }
 

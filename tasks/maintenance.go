@@ -65,7 +65,7 @@ func (s *Supervisor) stepMaintenance() {
 	cmd, err := s.command(m.inst, r)
 	if err == nil {
 		if err = lookPath(cmd, nil); err == nil {
-			r.pid, err = s.start(cmd, r)
+			r.pid, r.started, err = s.start(cmd, r)
 		}
 		closeFiles(r.pipeEnds...)
 	}
@@ -73,7 +73,6 @@ func (s *Supervisor) stepMaintenance() {
 		s.finishMaintenance(127, err.Error())
 		return
 	}
-	r.started = time.Now()
 	m.run = r
 	m.inst.run = r
 	s.log.WithField("pid", r.pid).Info("maintenance command started")

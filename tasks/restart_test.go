@@ -197,8 +197,9 @@ func TestFailedSpawnInABatchLeavesTheOthersRunning(t *testing.T) {
 	h.stop()
 }
 
-// Exits carry the time they were reaped (never earlier than their run's start),
-// so even a process that exits at once never appears to end before it began.
+// Exits carry the time they were reaped and starts the time their exec was done,
+// taken before the reaper could collect them: even a process that exits at once
+// never appears to end before it began.
 func TestEventTimesOfARunAreInOrder(t *testing.T) {
 	h := start(t, `
 [tasks.blink]

@@ -99,12 +99,7 @@ func (s *Supervisor) onExit(r *run, e signals.Exit) {
 	i.lastExit = &e
 	r.stopTimers()
 	ev := i.event(EvTaskExited)
-	// Reaped while its fork was still returning: dated at its start, so that no run
-	// appears to end before it began.
 	ev.Time = e.Time
-	if ev.Time.Before(r.started) {
-		ev.Time = r.started
-	}
 	code := e.Code()
 	ev.ExitCode = &code
 	if sig := e.Signal(); sig != 0 {
