@@ -80,7 +80,7 @@ func (s *Supervisor) stepMaintenance() {
 }
 
 func (s *Supervisor) onMaintenanceExit(r *run, e signals.Exit) {
-	r.stopTimers()
+	s.runGone(r) // its timers, the stop's kill timer included, die with it
 	signalGroup(r.pid, killSignal) // what the command left behind does not outlive it
 	s.finishMaintenance(e.Code(), "")
 }
