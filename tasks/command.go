@@ -10,16 +10,21 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/procmon/procmon/config"
 )
 
-// command builds the exec.Cmd of one run: its own process group, procmon's
+// command builds the exec.Cmd of one run: its program found in PATH (paths keeps
+// the answers of one batch; it may be nil), its own process group, procmon's
 // environment plus the task's, credentials, and the instance's output streams.
-// Its program is looked up in PATH afterwards (lookPath).
-func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
+func (s *Supervisor) command(i *instance, r *run, paths map[string]lookup) (*exec.Cmd, error) {
 	t := i.task.cfg
+	program, err := lookPath(t.Command[0], paths)
+	if err != nil {
+		return nil, err
+	}
 	if i.output == nil {
 		o, err := s.openOutput(i)
 		if err != nil {
@@ -27,11 +32,12 @@ func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 		}
 		i.output = o
 	}
-	argv := t.Command
+	cmd := &exec.Cmd{Path: program, Args: t.Command, Dir: t.Dir, Stdin: s.devNull}
 	if t.Umask >= 0 {
-		argv = umaskArgv(t.Umask, argv)
+		if err := umaskCommand(cmd, t.Umask); err != nil {
+			return nil, err
+		}
 	}
-	cmd := &exec.Cmd{Path: argv[0], Args: argv, Dir: t.Dir, Stdin: s.devNull}
 	extra, err := s.prepareMonitorEnv(r)
 	if err != nil {
 		return nil, err
@@ -64,16 +70,21 @@ func (s *Supervisor) command(i *instance, r *run) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-// umaskArgv runs the command through procmon's own umask helper: a umask can only
-// be set per process, and setting it around fork would change procmon's own for
-// every goroutine in the meantime.
-func umaskArgv(mask int, argv []string) []string {
-	self, err := os.Executable()
+// umaskCommand runs cmd through procmon's own umask helper: a umask can only be
+// set per process, and setting it around fork would change procmon's own for
+// every goroutine in the meantime. The helper is handed the program already found.
+func umaskCommand(cmd *exec.Cmd, mask int) error {
+	self, err := executable()
 	if err != nil {
-		return argv
+		return err
 	}
-	return append([]string{self, UmaskHelperArg, fmt.Sprintf("%03o", mask), "--"}, argv...)
+	args := append([]string{self, UmaskHelperArg, fmt.Sprintf("%03o", mask), "--", cmd.Path}, cmd.Args[1:]...)
+	cmd.Path, cmd.Args = self, args
+	return nil
 }
+
+// executable is procmon's own binary, read once.
+var executable = sync.OnceValues(os.Executable)
 
 // inheritedEnv is procmon's environment minus NOTIFY_SOCKET: procmon's own, when
 // a service manager runs it, is not the task's. It is read once, not at every spawn.

@@ -35,13 +35,8 @@ func (s *Supervisor) launch(batch []*instance) {
 	for k, i := range batch {
 		l := &spawns[k]
 		l.run = &run{inst: i}
-		if l.cmd, l.err = s.command(i, l.run); l.err == nil {
-			l.err = lookPath(l.cmd, paths)
-		}
-		if l.err == nil {
+		if l.cmd, l.err = s.command(i, l.run, paths); l.err == nil {
 			forks.fork(l)
-		} else {
-			closeFiles(l.run.pipeEnds...)
 		}
 	}
 	forks.wait()
@@ -99,22 +94,21 @@ type lookup struct {
 	err  error
 }
 
-// lookPath finds cmd's program in PATH, as exec.Command would. seen (which may be
+// lookPath finds a program in PATH, as exec.Command would. seen (which may be
 // nil) keeps the answers within one batch, where the same program is often
 // started many times.
-func lookPath(cmd *exec.Cmd, seen map[string]lookup) error {
-	if strings.Contains(cmd.Path, "/") {
-		return nil
+func lookPath(name string, seen map[string]lookup) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
 	}
-	found, ok := seen[cmd.Path]
+	found, ok := seen[name]
 	if !ok {
-		found.path, found.err = exec.LookPath(cmd.Path)
+		found.path, found.err = exec.LookPath(name)
 		if seen != nil {
-			seen[cmd.Path] = found
+			seen[name] = found
 		}
 	}
-	cmd.Path = found.path
-	return found.err
+	return found.path, found.err
 }
 
 // start starts cmd through the reaper; the exit comes back to the supervisor as

@@ -62,11 +62,9 @@ func (s *Supervisor) stepMaintenance() {
 		return
 	}
 	r := &run{inst: m.inst}
-	cmd, err := s.command(m.inst, r)
+	cmd, err := s.command(m.inst, r, nil)
 	if err == nil {
-		if err = lookPath(cmd, nil); err == nil {
-			r.pid, r.started, err = s.start(cmd, r)
-		}
+		r.pid, r.started, err = s.start(cmd, r)
 		closeFiles(r.pipeEnds...)
 	}
 	if err != nil {
@@ -80,8 +78,10 @@ func (s *Supervisor) stepMaintenance() {
 }
 
 func (s *Supervisor) onMaintenanceExit(r *run, e signals.Exit) {
-	s.runGone(r) // its timers, the stop's kill timer included, die with it
-	signalGroup(r.pid, killSignal) // what the command left behind does not outlive it
+	// Its timers die with it, the stop's kill timer included, and what the command
+	// left behind does not outlive it.
+	s.runGone(r)
+	signalGroup(r.pid, killSignal)
 	s.finishMaintenance(e.Code(), "")
 }
 

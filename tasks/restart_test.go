@@ -232,3 +232,19 @@ restart_delay = "0s"
 	}
 	assert.GreaterOrEqual(t, runs, 100)
 }
+
+// The umask helper execs the task's program, but the program is found in PATH
+// before the spawn, so a missing one is a failed start, as without a umask.
+func TestMissingCommandWithAUmaskIsAFailedStart(t *testing.T) {
+	h := start(t, `
+[tasks.ghost]
+command = ["procmon-test-no-such-program"]
+umask = "022"
+start_retries = 0
+`)
+	assert.Equal(t, 1, h.wait(), "a fatal task: procmon gives up")
+	h.rec.waitFor(t, is(EvTaskFatal, "ghost"))
+	failed := h.rec.waitFor(t, is(EvStartFailed, "ghost"))
+	assert.Contains(t, failed.Error, "executable file not found")
+	assert.Equal(t, 0, h.rec.count(is(EvTaskStarted, "ghost")))
+}
