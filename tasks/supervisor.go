@@ -170,7 +170,6 @@ func (s *Supervisor) Run(ctx context.Context) int {
 	// memory back to the OS, so it is returned now, once.
 	debug.FreeOSMemory()
 	for {
-		s.reconcile()
 		s.stepMaintenance()
 		if s.finished() {
 			break
@@ -184,6 +183,7 @@ func (s *Supervisor) Run(ctx context.Context) int {
 			s.beginShutdown(0)
 			ctx = context.Background()
 		}
+		s.reconcile()
 	}
 	if s.loadTicker != nil {
 		s.loadTicker.Stop()
