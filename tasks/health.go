@@ -35,7 +35,6 @@ type preSpawn struct {
 	inst    *instance
 	cancel  context.CancelFunc
 	passed  map[string]bool
-	began   time.Time
 	timeout interface{ Stop() bool }
 }
 
@@ -166,8 +165,7 @@ func (s *Supervisor) onMonitor(ev monitorEvent) {
 		}
 		r.readyState[ev.name] = true
 		if len(r.readyState) == len(r.inst.task.cfg.Ready) {
-			r.monitors()
-			r.monitors = nil
+			r.stopMonitors()
 			s.becomeReady(r.inst, time.Time{})
 		}
 	case kindLiveness:
@@ -195,9 +193,9 @@ func (s *Supervisor) beginStart(i *instance) {
 		s.failedStart(i, err.Error())
 		return
 	}
-	p := &preSpawn{inst: i, passed: map[string]bool{}, began: time.Now()}
+	p := &preSpawn{inst: i, passed: map[string]bool{}}
 	i.pre = p
-	i.waitedSince = p.began
+	i.waitedSince = time.Now()
 	p.cancel = s.runMonitors(ms, monitors.Target{Mode: monitors.Polling}, monitorEvent{kind: kindWaitFor, pre: p})
 	p.timeout = s.after(t.ReadyTimeout, timerEvent{kind: timerWaitFor, inst: i, pre: p})
 	s.setState(i, Starting)

@@ -96,6 +96,11 @@ func (r *run) stopTimers() {
 		t.Stop()
 	}
 	r.timers = nil
+	r.stopMonitors()
+}
+
+// stopMonitors cancels the run's readiness or liveness checks, if any run.
+func (r *run) stopMonitors() {
 	if r.monitors != nil {
 		r.monitors()
 		r.monitors = nil

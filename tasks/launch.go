@@ -48,18 +48,13 @@ func (s *Supervisor) launch(batch []*instance) {
 // forker runs the forks of one batch: on the caller's goroutine for a batch of
 // one (the restart of a task), else on up to spawnWorkers goroutines.
 type forker struct {
-	do    func(*launching)
-	queue chan *launching
+	s     *Supervisor
+	queue chan *launching // nil for a batch of one
 	wg    sync.WaitGroup
 }
 
 func (s *Supervisor) forker(n int) *forker {
-	f := &forker{do: func(l *launching) {
-		r := l.run
-		l.pid, l.at, l.err = s.start(l.cmd, r)
-		// The child holds its own copies; procmon's must go for the pipes to end with the run.
-		closeFiles(r.pipeEnds...)
-	}}
+	f := &forker{s: s}
 	if n > 1 {
 		f.queue = make(chan *launching, n)
 		for range min(spawnWorkers, n) {
@@ -79,6 +74,13 @@ func (f *forker) fork(l *launching) {
 		return
 	}
 	f.queue <- l
+}
+
+func (f *forker) do(l *launching) {
+	r := l.run
+	l.pid, l.at, l.err = f.s.start(l.cmd, r)
+	// The child holds its own copies; procmon's must go for the pipes to end with the run.
+	closeFiles(r.pipeEnds...)
 }
 
 func (f *forker) wait() {

@@ -152,10 +152,7 @@ func (s *Supervisor) pause(i *instance, load float64) {
 	r := i.run
 	signalGroup(r.pid, stopSignal)
 	r.paused = true
-	if r.monitors != nil {
-		r.monitors()
-		r.monitors = nil
-	}
+	r.stopMonitors()
 	s.setState(i, Paused)
 	s.log.WithFields(i.event("").fields()).WithField("load", load).Info("task paused by load")
 }

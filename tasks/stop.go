@@ -14,10 +14,7 @@ func (s *Supervisor) requestStop(r *run, cause stopCause) {
 	}
 	i := r.inst
 	r.stopReq, r.cause = true, cause
-	if r.monitors != nil {
-		r.monitors()
-		r.monitors = nil
-	}
+	r.stopMonitors()
 	if r.exit == nil {
 		s.leaveReady(i)
 		s.setState(i, Stopping)
