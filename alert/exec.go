@@ -63,7 +63,7 @@ func runCommand(ctx context.Context, argv []string, start signals.StartFunc, p *
 		return nil
 	case <-ctx.Done():
 		// Not reaped yet, so the group id is still the command's own.
-		_ = unix.Kill(-pid, unix.SIGKILL)
+		signals.SignalGroup(pid, unix.SIGKILL)
 		<-exited
 		return fmt.Errorf("exec %s: killed: %w", argv[0], ctx.Err())
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -171,15 +172,10 @@ func target(r record) int {
 			return 0
 		}
 		return r.Pid
-	case groupAlive(r.Pid):
+	case signals.GroupAlive(r.Pid):
 		return -r.Pid
 	}
 	return 0
-}
-
-func groupAlive(pgid int) bool {
-	err := unix.Kill(-pgid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
 }
 
 // waitGone returns once every leftover is gone, sending SIGKILL to each one still

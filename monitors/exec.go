@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/procmon/procmon/config"
@@ -66,14 +67,14 @@ func (e *execCheck) check(ctx context.Context) error {
 	select {
 	case x = <-exited:
 	case <-ctx.Done():
-		killGroup(pgid)
+		signals.SignalGroup(pgid, syscall.SIGKILL)
 		killed = true
 		// The exit still comes from the reaper; waiting for it keeps the next
 		// check from ever overlapping this one.
 		x = <-exited
 	}
 	// Leftovers of the command (a background job) would pile up at every interval.
-	killGroup(pgid)
+	signals.SignalGroup(pgid, syscall.SIGKILL)
 	output := out.wait()
 	if !killed && x.Code() == 0 {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func (c *child) kill(t *testing.T) {
 	if c.exited == nil {
 		return
 	}
-	killGroup(c.pgid)
+	signals.SignalGroup(c.pgid, syscall.SIGKILL)
 	select {
 	case <-c.exited:
 	case <-time.After(10 * time.Second):

@@ -5,8 +5,6 @@ import (
 	"os/exec"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/procmon/procmon/signals"
 )
 
@@ -22,13 +20,4 @@ func startGroup(start signals.StartFunc, cmd *exec.Cmd, onExit func(signals.Exit
 	cmd.SysProcAttr.Setpgid = true
 	pid, _, err := start(cmd, onExit)
 	return pid, err
-}
-
-// killGroup SIGKILLs what is left of a process group. pid 0 or 1 would address our
-// own group or everything, so they are refused. ESRCH (nothing left) is the hoped-
-// for outcome.
-func killGroup(pgid int) {
-	if pgid > 1 {
-		_ = unix.Kill(-pgid, unix.SIGKILL)
-	}
 }

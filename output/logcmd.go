@@ -232,7 +232,7 @@ func (c *LogCommand) stop(l *logger) {
 	for _, sig := range []unix.Signal{0, unix.SIGTERM, unix.SIGKILL} {
 		if sig != 0 {
 			// Not reaped yet (no exit received), so the group id is still its own.
-			_ = unix.Kill(-l.pid, sig)
+			signals.SignalGroup(l.pid, sig)
 		}
 		select {
 		case <-l.exited:

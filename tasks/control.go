@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/procmon/procmon/output"
+	"github.com/procmon/procmon/signals"
 )
 
 // Errors of control requests; the API maps them to HTTP statuses.
@@ -142,7 +143,7 @@ func (s *Supervisor) Signal(name string, sig syscall.Signal) error {
 		sent := false
 		for _, i := range t.instances {
 			if i.run != nil && i.run.exit == nil {
-				signalGroup(i.run.pid, sig)
+				signals.SignalGroup(i.run.pid, sig)
 				sent = true
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/signals"
 )
 
 // LoadSource reads the machine's load in the unit of load_high and load_low.
@@ -150,7 +151,7 @@ func (s *Supervisor) onLoad(ev loadEvent) {
 // a stopped process would fail. It still counts as ready for the tasks below.
 func (s *Supervisor) pause(i *instance, load float64) {
 	r := i.run
-	signalGroup(r.pid, stopSignal)
+	signals.SignalGroup(r.pid, stopSignal)
 	r.paused = true
 	r.stopMonitors()
 	s.setState(i, Paused)
@@ -159,7 +160,7 @@ func (s *Supervisor) pause(i *instance, load float64) {
 
 func (s *Supervisor) resume(i *instance, load float64) {
 	r := i.run
-	signalGroup(r.pid, contSignal)
+	signals.SignalGroup(r.pid, contSignal)
 	r.paused = false
 	s.setState(i, Ready)
 	s.startLiveness(r)

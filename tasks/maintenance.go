@@ -81,7 +81,7 @@ func (s *Supervisor) onMaintenanceExit(r *run, e signals.Exit) {
 	// Its timers die with it, the stop's kill timer included, and what the command
 	// left behind does not outlive it.
 	s.runGone(r)
-	signalGroup(r.pid, killSignal)
+	signals.SignalGroup(r.pid, killSignal)
 	s.finishMaintenance(e.Code(), "")
 }
 

@@ -54,16 +54,16 @@ func (s *Supervisor) signalStop(r *run) {
 	if s.forwarded != 0 {
 		sig = s.forwarded
 	}
-	signalGroup(r.pid, sig)
+	signals.SignalGroup(r.pid, sig)
 	if r.paused {
-		signalGroup(r.pid, contSignal) // a stopped process can act on its stop signal only once continued
+		signals.SignalGroup(r.pid, contSignal) // a stopped process can act on its stop signal only once continued
 	}
 	r.killTimer = s.after(t.StopTimeout, timerEvent{kind: timerKill, run: r})
 }
 
 func (s *Supervisor) kill(r *run) {
 	r.killed = true
-	signalGroup(r.pid, killSignal)
+	signals.SignalGroup(r.pid, killSignal)
 }
 
 func (s *Supervisor) onRunTimer(r *run, kind timerKind) {
@@ -111,7 +111,7 @@ func (s *Supervisor) onExit(r *run, e signals.Exit) {
 // drain stops what is left of the run's process group after its leader exited, so
 // restarts never pile up stray copies (SPEC 3.3).
 func (s *Supervisor) drain(r *run) {
-	if !groupAlive(r.pid) {
+	if !signals.GroupAlive(r.pid) {
 		s.runGone(r)
 		return
 	}
@@ -141,7 +141,7 @@ func (s *Supervisor) checkDrained(r *run) {
 	if _, ok := s.draining[r]; !ok {
 		return
 	}
-	if groupAlive(r.pid) {
+	if signals.GroupAlive(r.pid) {
 		if !s.adopts {
 			s.armRecheck(r)
 		}
