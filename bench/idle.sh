@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 n=${1:-100}
 quiet=${2:-10}
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/procmon" ./cmd/procmon
 {
@@ -17,8 +18,11 @@ CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/procmon" ./cmd/procm
 
 "$work/procmon" -c "$work/procmon.toml" > /dev/null 2>&1 &
 pid=$!
-until "$work/procmon" ready -s "$work/procmon.sock" >/dev/null 2>&1; do sleep 0.1; done
-sleep 2 # let the start-up garbage be collected
+until "$work/procmon" ready -s "$work/procmon.sock" >/dev/null 2>&1; do
+  kill -0 "$pid" 2>/dev/null || { echo "procmon exited before its tasks were ready" >&2; exit 1; }
+  sleep 0.1
+done
+sleep 2 # let the start settle
 
 switches() { cat /proc/"$pid"/task/*/status | awk '/ctxt_switches/ { s += $2 } END { print s }'; }
 before=$(switches)

@@ -32,7 +32,7 @@ command = ["sleep", "1000"]
 `, addr, testBinary(), addr, helperEnv))
 	h.rec.waitFor(t, is(EvTaskReady, "client"))
 	events, _ := h.rec.snapshot()
-	assert.Less(t, indexOf(events, EvTaskReady, "server", 0), indexOf(events, EvTaskStarted, "client", 0))
+	assert.Less(t, indexOf(t, events, EvTaskReady, "server", 0), indexOf(t, events, EvTaskStarted, "client", 0))
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err, "the server was ready only once its port accepted connections")
 	conn.Close()

@@ -41,8 +41,8 @@ func TestMaintenanceStopsEverythingRunsOnceAndRestarts(t *testing.T) {
 	assert.NotEqual(t, db, h.pid("db", 0))
 	assert.NotEqual(t, app, h.pid("app", 0))
 	events, _ := h.rec.snapshot()
-	again := indexOf(events, EvMaintenanceFinished, "", 0)
-	assert.Less(t, indexAfter(events, EvTaskReady, "db", again), indexAfter(events, EvTaskStarted, "app", again), "topological order again")
+	again := indexOf(t, events, EvMaintenanceFinished, "", 0)
+	assert.Less(t, indexAfter(t, events, EvTaskReady, "db", again), indexAfter(t, events, EvTaskStarted, "app", again), "topological order again")
 	assert.Equal(t, 1, strings.Count(h.out.String(), "backup"))
 }
 

@@ -97,7 +97,7 @@ func TestReloadAppliesOnlyWhatChanged(t *testing.T) {
 	require.Eventually(t, func() bool { return len(h.sup.Status()) == 5 }, 10*time.Second, time.Millisecond, "removed tasks are gone")
 
 	events, _ := h.rec.snapshot()
-	assert.Less(t, indexOf(events, EvTaskExited, "oldchild", old["oldchild"]), indexOf(events, EvTaskExited, "old", old["old"]),
+	assert.Less(t, indexOf(t, events, EvTaskExited, "oldchild", old["oldchild"]), indexOf(t, events, EvTaskExited, "old", old["old"]),
 		"a removed task stops after its subtree")
 	reload := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvReload })
 	assert.Equal(t, []string{"api", "cron", "metrics", "old", "oldchild"}, reload.Tasks, "web restarts, but as part of api's subtree")

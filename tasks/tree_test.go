@@ -33,14 +33,8 @@ func TestStartsChildrenOnlyAfterParentsAreReady(t *testing.T) {
 	h := start(t, tree)
 	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
 	events, _ := h.rec.snapshot()
-	seen := map[string]int{}
-	for n, ev := range events {
-		if ev.Type == EvTaskStarted || ev.Type == EvTaskReady {
-			seen[ev.Type+ev.Task] = n
-		}
-	}
-	assert.Less(t, seen[EvTaskReady+"parent"], seen[EvTaskStarted+"child"])
-	assert.Less(t, seen[EvTaskReady+"child"], seen[EvTaskStarted+"grandchild"])
+	assert.Less(t, indexOf(t, events, EvTaskReady, "parent", 0), indexOf(t, events, EvTaskStarted, "child", 0))
+	assert.Less(t, indexOf(t, events, EvTaskReady, "child", 0), indexOf(t, events, EvTaskStarted, "grandchild", 0))
 	assert.Equal(t, 0, h.stop())
 }
 
@@ -53,9 +47,9 @@ func TestParentDeathRestartsItsSubtreeOnly(t *testing.T) {
 	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "grandchild"))
 
 	events, _ := h.rec.snapshot()
-	order := indexOf(events, EvTaskExited, "grandchild", grandchild)
-	childExit := indexOf(events, EvTaskExited, "child", child)
-	parentRestart := indexAfter(events, EvTaskStarted, "parent", indexOf(events, EvTaskExited, "parent", parent))
+	order := indexOf(t, events, EvTaskExited, "grandchild", grandchild)
+	childExit := indexOf(t, events, EvTaskExited, "child", child)
+	parentRestart := indexAfter(t, events, EvTaskStarted, "parent", indexOf(t, events, EvTaskExited, "parent", parent))
 	require.GreaterOrEqual(t, order, 0, "grandchild never exited")
 	assert.Less(t, order, childExit, "deepest first: grandchild stops before child")
 	assert.Less(t, childExit, parentRestart, "the subtree is gone before the parent's new process starts")
@@ -74,9 +68,9 @@ func TestShutdownStopsLeavesFirst(t *testing.T) {
 	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
 	assert.Equal(t, 0, h.stop())
 	events, _ := h.rec.snapshot()
-	g := indexOf(events, EvTaskExited, "grandchild", 0)
-	c := indexOf(events, EvTaskExited, "child", 0)
-	p := indexOf(events, EvTaskExited, "parent", 0)
+	g := indexOf(t, events, EvTaskExited, "grandchild", 0)
+	c := indexOf(t, events, EvTaskExited, "child", 0)
+	p := indexOf(t, events, EvTaskExited, "parent", 0)
 	assert.True(t, g < c && c < p, "exit order grandchild, child, parent: %d %d %d", g, c, p)
 	for _, ev := range events {
 		if ev.Type == EvTaskExited {
@@ -131,17 +125,21 @@ func childPids(out string) []int {
 	return pids
 }
 
-// indexOf finds the first event of typ for task (and pid, unless 0).
-func indexOf(events []Event, typ, task string, pid int) int {
-	return indexAfter(events, typ, task, -1, pid)
+// indexOf finds the first event of typ for task (and pid, unless 0); the test
+// fails when there is none, so that an order check cannot pass on a missing event.
+func indexOf(t testing.TB, events []Event, typ, task string, pid int) int {
+	t.Helper()
+	return indexAfter(t, events, typ, task, -1, pid)
 }
 
-func indexAfter(events []Event, typ, task string, after int, pid ...int) int {
+func indexAfter(t testing.TB, events []Event, typ, task string, after int, pid ...int) int {
+	t.Helper()
 	for n := after + 1; n < len(events); n++ {
 		ev := events[n]
 		if ev.Type == typ && ev.Task == task && (len(pid) == 0 || pid[0] == 0 || ev.Pid == pid[0]) {
 			return n
 		}
 	}
+	t.Fatalf("no %s event of %s after #%d in:\n%s", typ, task, after, describe(events))
 	return -1
 }

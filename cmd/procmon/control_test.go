@@ -86,7 +86,8 @@ func TestScaleToZeroAndBack(t *testing.T) {
 	_, stderr, code := s.ctl(t, "scale", "web", "0")
 	require.Equal(t, 0, code, stderr)
 	s.waitState(t, "web", func(is []api.Instance) bool { return len(is) == 0 })
-	out, _, _ := s.ctl(t, "status")
+	out, stderr, code := s.ctl(t, "status")
+	require.Equal(t, 0, code, stderr)
 	assert.NotContains(t, out, "web")
 
 	_, stderr, code = s.ctl(t, "scale", "web", "3")

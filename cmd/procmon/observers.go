@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"reflect"
 	"sync"
 	"time"
@@ -39,10 +38,8 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 			return nil, closeAll, nil, err
 		}
 		closers = append(closers, func() { _ = j.Close() })
-		if os.Getpid() != 1 { // as PID 1 a previous run's processes died with it
-			if err := journal.Cleanup(path, stopSettings(cfg), log); err != nil {
-				log.WithError(err).Warn("cannot read the previous journal")
-			}
+		if err := journal.Cleanup(path, stopSettings(cfg), log); err != nil {
+			log.WithError(err).Warn("cannot read the previous journal")
 		}
 		list = append(list, j)
 	}
