@@ -30,9 +30,6 @@ var hostname = func() string {
 }()
 
 func newPayload(ev tasks.Event) *payload {
-	if ev.Time.IsZero() {
-		ev.Time = time.Now()
-	}
 	p := &payload{ev: ev, host: hostname}
 	p.json, _ = json.Marshal(message{Event: ev, Host: p.host}) // plain fields: cannot fail
 	return p

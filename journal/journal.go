@@ -124,9 +124,6 @@ func (j *Journal) record(ev tasks.Event) record {
 		Time: ev.Time, Type: ev.Type, Task: ev.Task, Pid: ev.Pid, ExitCode: ev.ExitCode,
 		Signal: ev.Signal, Error: ev.Error, Monitor: ev.Monitor, Tasks: ev.Tasks, Delay: ev.Delay,
 	}
-	if rec.Time.IsZero() {
-		rec.Time = time.Now()
-	}
 	if ev.Task != "" {
 		instance := ev.Instance
 		rec.Instance = &instance

@@ -102,9 +102,6 @@ func (t *Tracer) Observe(ev tasks.Event) {
 		return
 	}
 	at := ev.Time
-	if at.IsZero() {
-		at = time.Now()
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closing {
