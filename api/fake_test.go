@@ -70,6 +70,19 @@ func (f *fakeEngine) Status() []tasks.InstanceStatus {
 	}
 }
 
+func (f *fakeEngine) TaskStatus(name string) ([]tasks.InstanceStatus, error) {
+	if err := f.check(name); err != nil {
+		return nil, err
+	}
+	var mine []tasks.InstanceStatus
+	for _, st := range f.Status() {
+		if st.Name == name {
+			mine = append(mine, st)
+		}
+	}
+	return mine, nil
+}
+
 func (f *fakeEngine) act(what, name string) error {
 	if err := f.check(name); err != nil {
 		return err

@@ -58,19 +58,10 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) task(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	var mine []tasks.InstanceStatus
-	for _, st := range h.engine.Status() {
-		if st.Name == name {
-			mine = append(mine, st)
-		}
-	}
-	if len(mine) == 0 {
-		// A task scaled to 0 has no instances but exists; ask the engine which it is.
-		if _, err := h.engine.Logs(name, 0); err != nil {
-			writeError(w, err)
-			return
-		}
+	mine, err := h.engine.TaskStatus(r.PathValue("name"))
+	if err != nil {
+		writeError(w, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, nonNil(mine))
 }

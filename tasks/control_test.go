@@ -111,3 +111,16 @@ command = ["sh", "-c", "trap 'echo got HUP' HUP; echo hello; while :; do sleep 0
 	assert.Equal(t, "got HUP", lines[0].Text)
 	assert.Equal(t, "stdout", lines[0].Stream)
 }
+
+func TestTaskStatusTellsAnEmptyTaskFromAnUnknownOne(t *testing.T) {
+	h := start(t, "[tasks.web]\ncommand = [\"sleep\", \"1000\"]\n")
+	h.waitState("web", 0, Ready)
+	require.NoError(t, h.sup.Scale("web", 0))
+	require.Eventually(t, func() bool {
+		st, err := h.sup.TaskStatus("web")
+		return err == nil && len(st) == 0
+	}, 10*time.Second, time.Millisecond, "scaled to zero: no instances, no error")
+	_, err := h.sup.TaskStatus("nope")
+	assert.ErrorIs(t, err, ErrUnknownTask)
+	h.stop()
+}

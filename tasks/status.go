@@ -1,6 +1,9 @@
 package tasks
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // InstanceStatus is the view of one task instance that the control API shows (SPEC 4).
 type InstanceStatus struct {
@@ -27,6 +30,24 @@ func (s *Supervisor) Status() []InstanceStatus {
 		}
 	})
 	return out
+}
+
+// TaskStatus is Status for one task: none for a task scaled to zero, an
+// ErrUnknownTask error for a name the configuration does not have.
+func (s *Supervisor) TaskStatus(name string) ([]InstanceStatus, error) {
+	var out []InstanceStatus
+	err := fmt.Errorf("%w %q", ErrUnknownTask, name)
+	if !s.Do(func() {
+		if t, ok := s.tasks[name]; ok {
+			err = nil
+			for _, i := range t.instances {
+				out = append(out, i.status())
+			}
+		}
+	}) {
+		return nil, ErrStopped
+	}
+	return out, err
 }
 
 func (i *instance) status() InstanceStatus {
