@@ -54,7 +54,6 @@ type Notifier struct {
 
 // channel is one [[notify]] entry.
 type channel struct {
-	name   string // for logs: "email", "webhook", "exec"
 	events map[string]bool
 	send   func(context.Context, *payload) error
 	queue  chan *payload
@@ -70,7 +69,6 @@ func New(entries []*config.Notify, deps Deps, log logrus.FieldLogger) *Notifier 
 	n := &Notifier{closing: make(chan struct{}), ctx: ctx, cancel: cancel}
 	for i, e := range entries {
 		c := &channel{
-			name:   e.Type,
 			events: map[string]bool{},
 			send:   sender(e, deps),
 			queue:  make(chan *payload, queueSize),

@@ -20,7 +20,6 @@ type message struct {
 // payload is one event, encoded once for all the channels that send it.
 type payload struct {
 	ev   tasks.Event
-	host string
 	json []byte
 }
 
@@ -30,8 +29,8 @@ var hostname = func() string {
 }()
 
 func newPayload(ev tasks.Event) *payload {
-	p := &payload{ev: ev, host: hostname}
-	p.json, _ = json.Marshal(message{Event: ev, Host: p.host}) // plain fields: cannot fail
+	p := &payload{ev: ev}
+	p.json, _ = json.Marshal(message{Event: ev, Host: hostname}) // plain fields: cannot fail
 	return p
 }
 
@@ -51,8 +50,8 @@ func (p *payload) text() string {
 	line := func(k string, v any) { fmt.Fprintf(&b, "%-10s %v\n", k+":", v) }
 	line("event", ev.Type)
 	line("time", ev.Time.Format(time.RFC3339))
-	if p.host != "" {
-		line("host", p.host)
+	if hostname != "" {
+		line("host", hostname)
 	}
 	if ev.Task != "" {
 		line("task", ev.Task)

@@ -95,5 +95,3 @@ func (h *httpCheck) expected(code int) bool {
 	}
 	return false
 }
-
-func (h *httpCheck) release() { h.client.CloseIdleConnections() }
