@@ -11,6 +11,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -21,14 +22,14 @@ const DefaultMaxSize = 10 << 20
 // only know the event types of SPEC 3.8 skip it.
 const typeRotated = "journal_rotated"
 
-// journalTypes are the event types written; the others are log-only.
-var journalTypes = map[string]bool{
-	tasks.EvProcmonStarted: true, tasks.EvTaskStarted: true, tasks.EvTaskReady: true,
-	tasks.EvTaskExited: true, tasks.EvMonitorFailed: true, tasks.EvTaskBackoff: true,
-	tasks.EvTaskFatal: true, tasks.EvSubtreeStopped: true, tasks.EvReload: true,
-	tasks.EvMaintenanceStarted: true, tasks.EvMaintenanceFinished: true,
-	tasks.EvShutdownStarted: true, tasks.EvProcmonStopped: true,
-}
+// journalTypes are the event types written (SPEC 3.8); the others are log-only.
+var journalTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, typ := range config.EventTypes {
+		m[typ] = true
+	}
+	return m
+}()
 
 // record is one journal line. StartTime and BootID let the next run tell a task
 // process from an unrelated one that was given the same pid later.
