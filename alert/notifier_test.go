@@ -201,7 +201,16 @@ func TestDeadEndpointsNeitherBlockNorPanic(t *testing.T) {
 	start = time.Now()
 	n.Close()
 	assert.Less(t, time.Since(start), 5*time.Second, "Close drains briefly, then gives up")
-	n.Observe(fatal("after close")) // ignored, no panic
+	queued := func() (total int) {
+		for _, c := range n.channels {
+			total += len(c.queue)
+		}
+		return total
+	}
+	dropped, before := n.Dropped(), queued()
+	n.Observe(tasks.Event{Type: tasks.EvTaskExited, Task: "t"}) // no sender is left to take it
+	assert.Equal(t, dropped, n.Dropped(), "an event after Close is not counted as dropped")
+	assert.Equal(t, before, queued(), "nor queued")
 }
 
 func TestCloseKillsAHangingExecCommand(t *testing.T) {

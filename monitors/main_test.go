@@ -52,8 +52,11 @@ func helper(mode string) int {
 			return 2
 		}
 		defer conn.Close()
-		if _, err := conn.Write([]byte("STATUS=starting\nREADY=1\n")); err != nil {
-			return 3
+		// READY=1 twice, as a restarting daemon may: ready is reported once.
+		for _, msg := range []string{"STATUS=starting\nREADY=1\n", "READY=1\n"} {
+			if _, err := conn.Write([]byte(msg)); err != nil {
+				return 3
+			}
 		}
 		return 0
 	}

@@ -225,10 +225,7 @@ func (c *LogCommand) Close() {
 // stop ends a logger at Close: EOF first, as a logger that exits by itself has
 // written everything out.
 func (c *LogCommand) stop(l *logger) {
-	c.mu.Lock()
-	c.stdin = nil
-	c.mu.Unlock()
-	l.stdin.Close()
+	c.forget(l)
 	for _, sig := range []unix.Signal{0, unix.SIGTERM, unix.SIGKILL} {
 		if sig != 0 {
 			// Not reaped yet (no exit received), so the group id is still its own.

@@ -136,7 +136,24 @@ func TestAdoptedListsOnlyProcessesProcmonDidNotStart(t *testing.T) {
 	pid, _, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
 	require.NoError(t, err)
 	defer unix.Kill(pid, unix.SIGKILL)
-	assert.NotContains(t, reaper.Adopted(), pid)
+
+	cmd := exec.Command("sh", "-c", "sleep 1000 & echo $!")
+	out, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd.Stdout = w
+	exited := make(chan Exit, 1)
+	_, _, err = reaper.Start(cmd, func(e Exit) { exited <- e })
+	require.NoError(t, err)
+	w.Close()
+	var orphan int
+	_, err = fmt.Fscan(out, &orphan)
+	require.NoError(t, err)
+	defer unix.Kill(orphan, unix.SIGKILL)
+	<-exited // its parent is gone: the sleep comes to us
+
+	adopted := reaper.Adopted()
+	assert.Contains(t, adopted, orphan)
+	assert.NotContains(t, adopted, pid)
 }
 
 // Every descriptor procmon holds is copied by each later fork and closed by each
