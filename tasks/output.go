@@ -63,7 +63,10 @@ func (s *Supervisor) openOutput(i *instance) (*taskOutput, error) {
 		o.stderrFile = inheritedFile(t.Stderr, os.Stderr)
 	}
 	var err error
-	if o.stdout, err = o.sink(t.Stdout, i, "stdout", s.stdout); err == nil && !o.sharedStderr {
+	if o.stdoutFile == nil { // a stream handed over as it is goes through no sink
+		o.stdout, err = o.sink(t.Stdout, i, "stdout", s.stdout)
+	}
+	if err == nil && !o.sharedStderr && o.stderrFile == nil {
 		o.stderr, err = o.sink(t.Stderr, i, "stderr", s.stderr)
 	}
 	if err != nil {
