@@ -65,8 +65,8 @@ func (s *Supervisor) Stop(name string) error {
 	return s.onTask(name, func(t *task) error {
 		for _, i := range t.instances {
 			i.enabled = false
-			if i.run != nil && i.run.exit == nil {
-				s.requestStop(i.run, causeTree)
+			if r := i.live(); r != nil {
+				s.requestStop(r, causeTree)
 			}
 		}
 		return nil
@@ -77,14 +77,19 @@ func (s *Supervisor) Stop(name string) error {
 func (s *Supervisor) Restart(name string) error {
 	return s.onTask(name, func(t *task) error {
 		for _, i := range t.instances {
-			if i.run != nil && i.run.exit == nil {
-				i.recycle = true
-				s.requestStop(i.run, causeTree)
-			}
+			s.restartInstance(i)
 			s.enable(i)
 		}
 		return nil
 	})
+}
+
+// restartInstance stops i's process, if it has one, for i to run again once it is gone.
+func (s *Supervisor) restartInstance(i *instance) {
+	if r := i.live(); r != nil {
+		i.recycle = true
+		s.requestStop(r, causeTree)
+	}
 }
 
 // Scale runs n instances of name from now on; the highest indexes go first.
@@ -111,8 +116,8 @@ func (s *Supervisor) scale(t *task, n int) {
 	for _, i := range t.instances[n:] {
 		i.removed = true
 		i.enabled = false
-		if i.run != nil && i.run.exit == nil {
-			s.requestStop(i.run, causeTree)
+		if r := i.live(); r != nil {
+			s.requestStop(r, causeTree)
 		}
 	}
 	s.dropRemoved(t)
@@ -142,8 +147,8 @@ func (s *Supervisor) Signal(name string, sig syscall.Signal) error {
 	return s.onTask(name, func(t *task) error {
 		sent := false
 		for _, i := range t.instances {
-			if i.run != nil && i.run.exit == nil {
-				signals.SignalGroup(i.run.pid, sig)
+			if r := i.live(); r != nil {
+				signals.SignalGroup(r.pid, sig)
 				sent = true
 			}
 		}

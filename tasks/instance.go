@@ -39,6 +39,14 @@ func newInstance(t *task, index int) *instance {
 	return i
 }
 
+// live is the run whose process has not exited yet, or nil.
+func (i *instance) live() *run {
+	if i.run != nil && i.run.exit == nil {
+		return i.run
+	}
+	return nil
+}
+
 // name is how logs and output prefixes show the instance: "web", or "web.2" when
 // the task has (or had, when scaled) several.
 func (i *instance) name() string {

@@ -105,10 +105,8 @@ func (s *Supervisor) redefine(t *task) {
 	for _, i := range t.instances {
 		i.freshOutput = true
 		i.enabled = t.cfg.Autostart || i.enabled
-		if i.run != nil && i.run.exit == nil {
-			i.recycle = true
-			s.requestStop(i.run, causeTree)
-		} else if i.run == nil {
+		s.restartInstance(i)
+		if i.run == nil {
 			s.reopenOutput(i)
 		}
 		if i.run == nil && (i.state.terminal() || i.state == Stopped) && i.enabled {

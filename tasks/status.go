@@ -59,9 +59,9 @@ func (i *instance) status() InstanceStatus {
 		Restarts: i.restarts,
 		Parents:  append([]string{}, i.task.cfg.Parents...),
 	}
-	if i.run != nil && i.run.exit == nil {
-		st.Pid = i.run.pid
-		started := i.run.started
+	if r := i.live(); r != nil {
+		st.Pid = r.pid
+		started := r.started
 		st.StartedAt = &started
 	}
 	if i.lastExit != nil {
