@@ -7,20 +7,12 @@ import (
 	"github.com/procmon/procmon/config"
 )
 
-const usage = `usage:
+// usage lists the control commands from the same table as the shell's help.
+var usage = `usage:
   procmon [-c FILE] [run]              run the supervisor in the foreground
   procmon check [-c FILE] [--what-if NAME]
                                        validate FILE and print the dependency tree
-  procmon status [--json] [NAME...]    one line per task instance (or a JSON array)
-  procmon start|stop|restart NAME...   act on tasks and their subtrees
-  procmon scale NAME N                 run N instances of NAME from now on
-  procmon signal NAME SIG              send SIG to every process group of NAME
-  procmon logs [-f] [-n LINES] NAME    recent output of a task; -f follows it
-  procmon reload                       re-read the configuration file (as SIGUSR1)
-  procmon maintenance                  run the maintenance cycle (as SIGHUP)
-  procmon shutdown                     graceful shutdown (as SIGTERM)
-  procmon ready                        exit 0 when every autostart task is ready, else 1
-  procmon shell                        interactive control shell (or commands from stdin)
+` + usageOf(commands, "  procmon ") + `  procmon shell                        interactive control shell (or commands from stdin)
   procmon version
 
 -c FILE and -s PATH may stand before or after the subcommand. Control commands

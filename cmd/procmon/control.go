@@ -51,7 +51,7 @@ func usageOf(cmds []command, indent string) string {
 		if c.args != "" {
 			line += " " + c.args
 		}
-		fmt.Fprintf(&b, "%s%-30s %s\n", indent, line, c.help)
+		fmt.Fprintf(&b, "%s%-28s %s\n", indent, line, c.help)
 	}
 	return b.String()
 }

@@ -105,5 +105,5 @@ func (s *session) exec(line string) (code int, quit bool) {
 
 func shellHelp() string {
 	return "commands:\n" + usageOf(commands, "  ") +
-		fmt.Sprintf("  %-30s %s\n  %-30s %s\n", "help", "this list", "exit", "leave (or ^D)")
+		fmt.Sprintf("  %-28s %s\n  %-28s %s\n", "help", "this list", "exit", "leave (or ^D)")
 }
