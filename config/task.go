@@ -43,12 +43,16 @@ func (l *loader) buildTask(name string, r *rawTask, g *Global) *Task {
 	return &t
 }
 
+// InvalidInTaskName reports a rune a task name must not contain: task names serve
+// as file names and CLI arguments.
+func InvalidInTaskName(r rune) bool { return unicode.IsSpace(r) || r == '/' }
+
 // checkTaskName rejects names that cannot serve as file names and CLI arguments.
 func (l *loader) checkTaskName(k toml.Key, name string) {
 	switch {
 	case name == "":
 		l.errorf(k, "task name must not be empty")
-	case strings.ContainsFunc(name, unicode.IsSpace) || strings.Contains(name, "/"):
+	case strings.ContainsFunc(name, InvalidInTaskName):
 		l.errorf(k, "invalid task name %q: it must not contain whitespace or '/'", name)
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/sirupsen/logrus"
+
+	"github.com/procmon/procmon/config"
 )
 
 // Service is one executable regular file of the directory.
@@ -125,7 +127,7 @@ func (w *Watcher) service(name string) (Service, bool) {
 	if err != nil {
 		return Service{}, false // gone between listing and looking
 	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 || strings.ContainsAny(name, " \t") {
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 || strings.ContainsFunc(name, config.InvalidInTaskName) {
 		if !w.ignored[name] {
 			w.ignored[name] = true
 			w.log.WithField("file", name).Info("not an executable regular file with a task name: ignored")

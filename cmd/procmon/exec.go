@@ -80,7 +80,7 @@ func execConfig(argv []string) (*config.Config, error) {
 // taskName is the command's base name, made safe as a task name.
 func taskName(command string) string {
 	name := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '/' {
+		if config.InvalidInTaskName(r) {
 			return '_'
 		}
 		return r

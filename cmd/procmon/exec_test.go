@@ -119,3 +119,10 @@ restart_delay = "0s"
 	old, _ := os.ReadFile(logPath + ".1")
 	assert.Contains(t, string(old), "task started", "lines before the rotation stayed in the moved file")
 }
+
+// procmon exec names its task after the command, made valid as a configuration's
+// task name would have to be.
+func TestExecTaskNameIsAValidTaskName(t *testing.T) {
+	assert.Equal(t, "my_server", taskName("/opt/bin/my server"))
+	assert.Equal(t, "a_b", taskName("a\nb"))
+}
