@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,21 +49,25 @@ func TestMaintenanceStopsEverythingRunsOnceAndRestarts(t *testing.T) {
 }
 
 func TestSecondHUPDuringMaintenanceIsIgnored(t *testing.T) {
-	h := start(t, `
+	gate := filepath.Join(t.TempDir(), "gate") // the backup lasts until the test says
+	h := start(t, fmt.Sprintf(`
 [tasks.db]
 command = ["sleep", "1000"]
 
 [maintenance]
-command = ["sh", "-c", "echo backup; sleep 0.3"]
-`)
+command = ["sh", "-c", "echo backup; while [ ! -e \"$0\" ]; do sleep 0.01; done", %q]
+`, gate))
 	h.rec.waitFor(t, is(EvTaskReady, "db"))
 	hup(h)
 	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceStarted })
 	hup(h)
+	require.Eventually(t, func() bool {
+		return strings.Contains(h.log.String(), "maintenance requested during a maintenance cycle: ignored")
+	}, 10*time.Second, time.Millisecond)
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
 	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
 	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "db"))
 	assert.Equal(t, 1, h.rec.count(func(ev Event) bool { return ev.Type == EvMaintenanceStarted }))
-	assert.Contains(t, h.log.String(), "maintenance requested during a maintenance cycle: ignored")
 }
 
 func TestShutdownDuringMaintenanceDoesNotRestartTasks(t *testing.T) {

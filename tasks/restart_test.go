@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,17 +114,19 @@ restart_delay = "0s"
 }
 
 func TestCriticalTaskEndsProcmonWithItsCode(t *testing.T) {
-	h := start(t, `
+	gate := filepath.Join(t.TempDir(), "gate") // main fails once the test has seen side
+	h := start(t, fmt.Sprintf(`
 [tasks.main]
 type = "oneshot"
 critical = true
-command = ["sh", "-c", "sleep 0.1; exit 7"]
+command = ["sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.01; done; exit 7", %q]
 restart = "never"
 
 [tasks.side]
 command = ["sleep", "1000"]
-`)
+`, gate))
 	side := h.pid("side", 0)
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
 	assert.Equal(t, 1, h.wait(), "a critical oneshot that failed under restart=never went fatal: exit 1")
 	waitGone(t, side)
 
