@@ -149,7 +149,7 @@ func TestFiftyClientsPollWhileATaskCrashLoops(t *testing.T) {
 	requests, err := poll(50, 40, sock, nil)
 	require.NoError(t, err)
 	require.EqualValues(t, 50*40, requests, "every request succeeded")
-	clock.waitStarts(t, before, 5) // and the engine kept restarting the task
+	require.GreaterOrEqual(t, len(clock.gaps(before)), 5, "and the engine kept restarting the task meanwhile")
 }
 
 func BenchmarkRestartUnderAPILoad(b *testing.B) {
