@@ -83,8 +83,11 @@ func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 	}
 }
 
-func TestOrphansGoToTheOrphanCallback(t *testing.T) {
-	cmd := exec.Command("sh", "-c", "sleep 0.05 & echo $!")
+// orphan starts a shell that leaves `sleep DURATION` behind and exits; it returns
+// once the shell has been reaped, so the sleep is procmon's orphan by then.
+func orphan(t *testing.T, duration string) int {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", "sleep "+duration+" & echo $!")
 	out, w, err := os.Pipe()
 	require.NoError(t, err)
 	cmd.Stdout = w
@@ -92,12 +95,15 @@ func TestOrphansGoToTheOrphanCallback(t *testing.T) {
 	_, _, err = reaper.Start(cmd, func(e Exit) { exited <- e })
 	require.NoError(t, err)
 	w.Close()
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(out)
-	var orphanPid int
-	_, err = fmt.Sscan(strings.TrimSpace(buf.String()), &orphanPid)
+	var pid int
+	_, err = fmt.Fscan(out, &pid)
 	require.NoError(t, err)
 	<-exited
+	return pid
+}
+
+func TestOrphansGoToTheOrphanCallback(t *testing.T) {
+	orphanPid := orphan(t, "0.05")
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
@@ -137,22 +143,11 @@ func TestAdoptedListsOnlyProcessesProcmonDidNotStart(t *testing.T) {
 	require.NoError(t, err)
 	defer unix.Kill(pid, unix.SIGKILL)
 
-	cmd := exec.Command("sh", "-c", "sleep 1000 & echo $!")
-	out, w, err := os.Pipe()
-	require.NoError(t, err)
-	cmd.Stdout = w
-	exited := make(chan Exit, 1)
-	_, _, err = reaper.Start(cmd, func(e Exit) { exited <- e })
-	require.NoError(t, err)
-	w.Close()
-	var orphan int
-	_, err = fmt.Fscan(out, &orphan)
-	require.NoError(t, err)
-	defer unix.Kill(orphan, unix.SIGKILL)
-	<-exited // its parent is gone: the sleep comes to us
+	daemon := orphan(t, "1000")
+	defer unix.Kill(daemon, unix.SIGKILL)
 
 	adopted := reaper.Adopted()
-	assert.Contains(t, adopted, orphan)
+	assert.Contains(t, adopted, daemon)
 	assert.NotContains(t, adopted, pid)
 }
 
