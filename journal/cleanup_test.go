@@ -110,7 +110,7 @@ func TestCleanupLeavesAPidNowHeldByAnotherProcess(t *testing.T) {
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "journal")
 	// The recorded process started earlier: this one only got its pid later.
-	appendRecord(t, path, record{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid, StartTime: st.start - 1, BootID: bootID()})
+	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid}, StartTime: st.start - 1, BootID: bootID()})
 	log, _ := quietLog()
 
 	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))
@@ -121,10 +121,10 @@ func TestCleanupLeavesTasksThatExitedAndOtherBoots(t *testing.T) {
 	exited := startProc(t, "sleep", "1000")
 	otherBoot := startProc(t, "sleep", "1000")
 	path := previousRun(t, exited.pid)
-	appendRecord(t, path, record{Type: tasks.EvTaskExited, Task: "task0", Pid: exited.pid})
+	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskExited, Task: "task0", Pid: exited.pid}})
 	st, err := readStat(otherBoot.pid)
 	require.NoError(t, err)
-	appendRecord(t, path, record{Type: tasks.EvTaskStarted, Pid: otherBoot.pid, StartTime: st.start, BootID: "another-boot"})
+	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Pid: otherBoot.pid}, StartTime: st.start, BootID: "another-boot"})
 	log, _ := quietLog()
 
 	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))
@@ -136,7 +136,7 @@ func TestCleanupReadsTheRotatedJournalToo(t *testing.T) {
 	p := startProc(t, "sleep", "1000")
 	path := previousRun(t, p.pid)
 	require.NoError(t, os.Rename(path, path+".1"))
-	appendRecord(t, path, record{Type: typeRotated, File: path + ".1"})
+	appendRecord(t, path, record{Event: tasks.Event{Type: typeRotated}, File: path + ".1"})
 	log, _ := quietLog()
 
 	require.NoError(t, Cleanup(path, term(10*time.Second), log))

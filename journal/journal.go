@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -31,24 +30,18 @@ var journalTypes = func() map[string]bool {
 	return m
 }()
 
-// record is one journal line. StartTime and BootID let the next run tell a task
-// process from an unrelated one that was given the same pid later.
+// record is one journal line: the event, with what only the journal needs.
+// StartTime and BootID let the next run tell a task process from an unrelated
+// one that was given the same pid later.
 type record struct {
-	Time      time.Time `json:"time"`
-	Type      string    `json:"type"`
-	Task      string    `json:"task,omitempty"`
-	Instance  *int      `json:"instance,omitempty"`
-	Pid       int       `json:"pid,omitempty"`
-	ExitCode  *int      `json:"exit_code,omitempty"`
-	Signal    string    `json:"signal,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	Monitor   string    `json:"monitor,omitempty"`
-	Tasks     []string  `json:"tasks,omitempty"`
-	Delay     string    `json:"delay,omitempty"`
-	StartTime uint64    `json:"start_time,omitempty"`
-	BootID    string    `json:"boot_id,omitempty"`
-	File      string    `json:"file,omitempty"`    // journal_rotated: where the older lines went
-	Carried   bool      `json:"carried,omitempty"` // a task_started repeated by a rotation
+	tasks.Event
+	// Instance shadows the event's, so that procmon's own events, which belong
+	// to no instance, have none.
+	Instance  *int   `json:"instance,omitempty"`
+	StartTime uint64 `json:"start_time,omitempty"`
+	BootID    string `json:"boot_id,omitempty"`
+	File      string `json:"file,omitempty"`    // journal_rotated: where the older lines went
+	Carried   bool   `json:"carried,omitempty"` // a task_started repeated by a rotation
 }
 
 // Option adjusts a Journal at Open.
@@ -121,10 +114,7 @@ func (j *Journal) Observe(ev tasks.Event) {
 }
 
 func (j *Journal) record(ev tasks.Event) record {
-	rec := record{
-		Time: ev.Time, Type: ev.Type, Task: ev.Task, Pid: ev.Pid, ExitCode: ev.ExitCode,
-		Signal: ev.Signal, Error: ev.Error, Monitor: ev.Monitor, Tasks: ev.Tasks, Delay: ev.Delay,
-	}
+	rec := record{Event: ev}
 	if ev.Task != "" {
 		instance := ev.Instance
 		rec.Instance = &instance

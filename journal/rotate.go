@@ -6,6 +6,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/procmon/procmon/tasks"
 )
 
 // rotate moves the full journal to PATH.1 (replacing an older one) and goes on in
@@ -30,7 +32,7 @@ func (j *Journal) rotate() {
 	j.f.Close()
 	j.f, j.size = nf, 0
 	j.log.WithField("journal", j.path).WithField("previous", old).Info("journal rotated")
-	j.append(record{Time: time.Now(), Type: typeRotated, File: old})
+	j.append(record{Event: tasks.Event{Time: time.Now(), Type: typeRotated}, File: old})
 	pids := make([]int, 0, len(j.running))
 	for pid := range j.running {
 		pids = append(pids, pid)
