@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/signals"
 )
@@ -14,6 +15,7 @@ import (
 type instance struct {
 	task         *task
 	index        int
+	label        string // its name in output prefixes and status, kept for its life
 	state        State
 	run          *run // nil when no process or process group of it is left
 	enabled      bool // false after `stop`, or with autostart = false, until `start`
@@ -32,7 +34,8 @@ type instance struct {
 }
 
 func newInstance(t *task, index int) *instance {
-	i := &instance{task: t, index: index, enabled: t.cfg.Autostart, logs: output.NewRing(t.cfg.Name, index, logLines)}
+	i := &instance{task: t, index: index, label: label(t.cfg, index), enabled: t.cfg.Autostart,
+		logs: output.NewRing(t.cfg.Name, index, logLines)}
 	if !i.enabled {
 		i.state = Stopped
 	}
@@ -47,13 +50,14 @@ func (i *instance) live() *run {
 	return nil
 }
 
-// name is how logs and output prefixes show the instance: "web", or "web.2" when
-// the task has (or had, when scaled) several.
-func (i *instance) name() string {
-	if i.task.cfg.Instances == 1 && i.index == 0 {
-		return i.task.cfg.Name
+// label is "web" for the one instance of a task defined with one, "web.2" for
+// the others. It is decided once, when the instance is made: a `scale` or a
+// reload does not rename the processes already running.
+func label(t *config.Task, index int) string {
+	if t.Instances == 1 && index == 0 {
+		return t.Name
 	}
-	return fmt.Sprintf("%s.%d", i.task.cfg.Name, i.index)
+	return fmt.Sprintf("%s.%d", t.Name, index)
 }
 
 func (i *instance) event(typ string) Event {

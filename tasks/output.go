@@ -100,7 +100,7 @@ func (o *taskOutput) sink(dest string, i *instance, stream string, inherit *outp
 	case config.OutputDiscard:
 		return nil, nil
 	case config.OutputInherit:
-		return i.logs.Sink(stream, inherit.Sink(i.name()+" | ")), nil
+		return i.logs.Sink(stream, inherit.Sink(i.label+" | ")), nil
 	}
 	f, err := o.files.open(dest, i.task.cfg.LogMaxSize, i.task.cfg.LogBackups)
 	if err != nil {

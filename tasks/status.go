@@ -9,6 +9,7 @@ import (
 type InstanceStatus struct {
 	Name      string     `json:"name"`
 	Instance  int        `json:"instance"`
+	Label     string     `json:"label"` // as the prefix of the instance's output names it
 	State     State      `json:"state"`
 	Pid       int        `json:"pid,omitempty"`
 	Ready     bool       `json:"ready"`
@@ -54,6 +55,7 @@ func (i *instance) status() InstanceStatus {
 	st := InstanceStatus{
 		Name:     i.task.cfg.Name,
 		Instance: i.index,
+		Label:    i.label,
 		State:    i.state,
 		Ready:    i.state.readyLike(),
 		Restarts: i.restarts,

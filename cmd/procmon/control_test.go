@@ -99,6 +99,35 @@ func TestScaleToZeroAndBack(t *testing.T) {
 	assert.Contains(t, stderr, `procmon scale: instances must be a whole number, 0 or more (got "many")`)
 }
 
+// An instance keeps the name it was made with: status, the prefix of procmon's
+// output and logs all call the first process of a task scaled from one "solo".
+func TestScaledInstancesKeepTheirNamesEverywhere(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, `
+[tasks.solo]
+command = ["sh", "-c", "echo hello $PROCMON_INSTANCE; exec sleep 1000"]
+`)
+	s.waitState(t, "solo", allReady(1))
+	_, stderr, code := s.ctl(t, "scale", "solo", "2")
+	require.Equal(t, 0, code, stderr)
+	s.waitState(t, "solo", allReady(2))
+
+	out, stderr, code := s.ctl(t, "status", "solo")
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 3, out)
+	assert.Regexp(t, `^solo +ready `, lines[1])
+	assert.Regexp(t, `^solo\.1 +ready `, lines[2])
+
+	for _, line := range []string{"solo | hello 0\n", "solo.1 | hello 1\n"} {
+		require.Eventually(t, func() bool { return strings.Contains(s.out.String(), line) },
+			10*time.Second, 5*time.Millisecond, "procmon's output: %s", s.out)
+	}
+	out, stderr, code = s.ctl(t, "logs", "solo")
+	require.Equal(t, 0, code, stderr)
+	assert.ElementsMatch(t, []string{"solo | hello 0", "solo.1 | hello 1"}, strings.Split(strings.TrimSpace(out), "\n"))
+}
+
 func TestSignalReachesTaskAndLogsFollowShowsIt(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, `

@@ -63,9 +63,9 @@ func logsArgs(args []string) (follow bool, n int, name string, err error) {
 	return follow, n, name, nil
 }
 
-// linePrefix tells the lines of a task with several instances apart, as the
-// prefix of procmon's own output does (NAME.i |); it also rejects an unknown task
-// before any streaming starts.
+// linePrefix tells the lines of a task with several instances apart by the
+// prefix procmon's own output gives them (LABEL |); it also rejects an unknown
+// task before any streaming starts.
 func linePrefix(ctx context.Context, c *api.Client, name string) (func(api.Line) string, error) {
 	instances, err := c.Status(ctx, name)
 	if err != nil {
@@ -74,5 +74,15 @@ func linePrefix(ctx context.Context, c *api.Client, name string) (func(api.Line)
 	if len(instances) <= 1 {
 		return func(api.Line) string { return "" }, nil
 	}
-	return func(l api.Line) string { return fmt.Sprintf("%s.%d | ", l.Task, l.Instance) }, nil
+	labels := map[int]string{}
+	for _, st := range instances {
+		labels[st.Instance] = st.Label
+	}
+	return func(l api.Line) string {
+		label, ok := labels[l.Instance]
+		if !ok { // an instance made after the status was read
+			label = fmt.Sprintf("%s.%d", l.Task, l.Instance)
+		}
+		return label + " | "
+	}, nil
 }

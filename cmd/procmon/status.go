@@ -54,21 +54,13 @@ func fetchStatus(ctx context.Context, c *api.Client, names []string) ([]api.Inst
 	return all, nil
 }
 
-// printStatus writes one aligned line per instance; NAME gets .i only for tasks
-// with several instances, as the prefix of their output does.
+// printStatus writes one aligned line per instance, named as the prefix of its
+// output names it.
 func printStatus(w io.Writer, all []api.Instance, now time.Time) {
-	count := map[string]int{}
-	for _, st := range all {
-		count[st.Name]++
-	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tLAST EXIT")
 	for _, st := range all {
-		name := st.Name
-		if count[st.Name] > 1 {
-			name += "." + strconv.Itoa(st.Instance)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", name, st.State, orDash(st.Pid),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", st.Label, st.State, orDash(st.Pid),
 			uptime(st.StartedAt, now), st.Restarts, exitText(st.ExitCode))
 	}
 	tw.Flush()
