@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"sync"
+
+	"github.com/sirupsen/logrus"
 )
 
 // File is a task output file: a Sink that appends each line, rotates the file by
@@ -16,23 +18,25 @@ type File struct {
 	path    string
 	maxSize int64 // 0 = never rotate
 	backups int
+	log     logrus.FieldLogger
 
-	mu   sync.Mutex
-	f    *os.File // nil once closed
-	size int64
-	buf  []byte
-	err  error // the last write or rotation error, kept until a write succeeds
+	mu      sync.Mutex
+	f       *os.File // nil once closed
+	size    int64
+	buf     []byte
+	failing bool // a write or rotation failed and was logged; log again only after a success
 }
 
 // OpenFile opens path for appending. With maxSize > 0, a line that would take
 // the file past maxSize bytes first moves it to PATH.1 (PATH.1 to PATH.2 and so
 // on), keeping backups old files; with backups 0 the old content is dropped.
-func OpenFile(path string, maxSize int64, backups int) (*File, error) {
+// Failing writes and rotations are logged to log.
+func OpenFile(path string, maxSize int64, backups int, log logrus.FieldLogger) (*File, error) {
 	f, size, err := openAppend(path)
 	if err != nil {
 		return nil, err
 	}
-	return &File{path: path, maxSize: maxSize, backups: max(backups, 0), f: f, size: size}, nil
+	return &File{path: path, maxSize: maxSize, backups: max(backups, 0), log: log, f: f, size: size}, nil
 }
 
 func openAppend(path string) (*os.File, int64, error) {
@@ -49,8 +53,8 @@ func openAppend(path string) (*os.File, int64, error) {
 }
 
 // WriteLine appends line and a newline in one write. A full disk or a failed
-// rotation must not stop the task: the error is kept for Err, and the line is
-// written to the current file if there still is one.
+// rotation must not stop the task: the first error of a run of them is logged,
+// and the line is written to the current file if there still is one.
 func (w *File) WriteLine(line []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -64,9 +68,22 @@ func (w *File) WriteLine(line []byte) {
 	w.buf = append(append(w.buf[:0], line...), '\n')
 	written, err := w.f.Write(w.buf)
 	w.size += int64(written)
-	w.err = errors.Join(rotateErr, err)
+	w.report(errors.Join(rotateErr, err))
 	if cap(w.buf) > maxLine+256 {
 		w.buf = nil
+	}
+}
+
+// report logs the first failure of a run, and the recovery that ends it: a full
+// disk must not turn each line of a task into a line of procmon's log.
+func (w *File) report(err error) {
+	switch {
+	case err != nil && !w.failing:
+		w.failing = true
+		w.log.WithError(err).WithField("file", w.path).Error("cannot write task output; further errors are not logged until it recovers")
+	case err == nil && w.failing:
+		w.failing = false
+		w.log.WithField("file", w.path).Info("task output file writable again")
 	}
 }
 
@@ -121,14 +138,6 @@ func (w *File) Reopen() error {
 		return os.ErrClosed
 	}
 	return w.reopen()
-}
-
-// Err returns the error of the last line's write or rotation (nil when both
-// worked), for a caller that wants to report it.
-func (w *File) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
 }
 
 // Close closes the file; later lines are dropped. It is safe to call twice.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -31,12 +33,13 @@ func fileLines(t *testing.T, path string) []string {
 
 func TestFileRotatesAtMaxSizeKeepingBackups(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.log")
-	f, err := OpenFile(path, 20, 2)
+	log, hook := logtest.NewNullLogger()
+	f, err := OpenFile(path, 20, 2, log)
 	require.NoError(t, err)
 	for n := 0; n < 10; n++ {
 		f.WriteLine([]byte(fmt.Sprintf("line %d ---", n))) // 12 bytes with the newline: one line per file
 	}
-	require.NoError(t, f.Err())
+	assert.Empty(t, hook.AllEntries(), "nothing failed")
 	require.NoError(t, f.Close())
 
 	assert.Equal(t, []string{"line 9 ---"}, fileLines(t, path))
@@ -49,7 +52,7 @@ func TestFileRotatesAtMaxSizeKeepingBackups(t *testing.T) {
 func TestFileFillsUpToMaxSizeBeforeRotating(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.log")
 	require.NoError(t, os.WriteFile(path, []byte("old\n"), 0o644))
-	f, err := OpenFile(path, 12, 2)
+	f, err := OpenFile(path, 12, 2, quiet())
 	require.NoError(t, err)
 	for _, l := range []string{"aaa", "bbb", "ccc", "a line longer than the limit"} {
 		f.WriteLine([]byte(l))
@@ -64,7 +67,7 @@ func TestFileFillsUpToMaxSizeBeforeRotating(t *testing.T) {
 
 func TestFileWithoutBackupsStartsOver(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.log")
-	f, err := OpenFile(path, 10, 0)
+	f, err := OpenFile(path, 10, 0, quiet())
 	require.NoError(t, err)
 	defer f.Close()
 	for _, l := range []string{"one", "two", "three"} {
@@ -78,7 +81,7 @@ func TestFileWithoutBackupsStartsOver(t *testing.T) {
 func TestFileReopenAfterRenameLosesNoLine(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.log")
-	f, err := OpenFile(path, 0, 0)
+	f, err := OpenFile(path, 0, 0, quiet())
 	require.NoError(t, err)
 	const total = 20000
 	var wg sync.WaitGroup
@@ -109,4 +112,35 @@ func TestFileReopenAfterRenameLosesNoLine(t *testing.T) {
 	for n, l := range all {
 		require.Equal(t, fmt.Sprint(n), l, "lines are all there, in order")
 	}
+}
+
+// A rotation that cannot move the file away (PATH.1 is a directory that is not
+// empty) is reported once, the lines still land in the file, and the recovery
+// is reported when the way is clear.
+func TestFileReportsFailuresOnceUntilTheyStop(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	require.NoError(t, os.MkdirAll(filepath.Join(path+".1", "in-the-way"), 0o755))
+	log, hook := logtest.NewNullLogger()
+	f, err := OpenFile(path, 10, 1, log)
+	require.NoError(t, err)
+	defer f.Close()
+	for n := range 3 {
+		f.WriteLine([]byte(fmt.Sprintf("line %d ---", n)))
+	}
+	require.Len(t, hook.AllEntries(), 1, "one report for a run of failures")
+	assert.Equal(t, "cannot write task output; further errors are not logged until it recovers", hook.LastEntry().Message)
+	assert.Equal(t, path, hook.LastEntry().Data["file"])
+	assert.Equal(t, []string{"line 0 ---", "line 1 ---", "line 2 ---"}, fileLines(t, path), "no line is lost")
+
+	require.NoError(t, os.RemoveAll(path+".1"))
+	f.WriteLine([]byte("line 3 ---"))
+	require.Len(t, hook.AllEntries(), 2)
+	assert.Equal(t, "task output file writable again", hook.LastEntry().Message)
+	assert.Equal(t, []string{"line 3 ---"}, fileLines(t, path))
+	assert.Equal(t, []string{"line 0 ---", "line 1 ---", "line 2 ---"}, fileLines(t, path+".1"))
+}
+
+func quiet() logrus.FieldLogger {
+	log, _ := logtest.NewNullLogger()
+	return log
 }

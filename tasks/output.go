@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"github.com/procmon/procmon/config"
@@ -155,6 +156,7 @@ func (o *taskOutput) close() {
 // the same path, so that its size, rotation and reopening are counted once.
 type outputFiles struct {
 	byPath map[string]*sharedFile
+	log    logrus.FieldLogger // where failing writes are reported
 }
 
 type sharedFile struct {
@@ -167,7 +169,7 @@ func (fs *outputFiles) open(path string, maxSize int64, backups int) (*output.Fi
 		sf.users++
 		return sf.file, nil
 	}
-	f, err := output.OpenFile(path, maxSize, backups)
+	f, err := output.OpenFile(path, maxSize, backups, fs.log)
 	if err != nil {
 		return nil, err
 	}

@@ -123,7 +123,7 @@ func New(opts Options) (*Supervisor, error) {
 		sigs:         opts.Signals,
 		hub:          hub,
 		devNull:      devNull,
-		files:        &outputFiles{byPath: map[string]*sharedFile{}},
+		files:        &outputFiles{byPath: map[string]*sharedFile{}, log: opts.Log},
 		stdout:       output.NewWriter(opts.Stdout),
 		stderr:       output.NewWriter(opts.Stderr),
 		tasks:        map[string]*task{},
