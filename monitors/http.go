@@ -41,9 +41,10 @@ func newHTTP(def *config.Monitor) (checker, error) {
 		DisableKeepAlives: true,
 	}
 	return &httpCheck{
+		// No Timeout: the runner's deadline on the request's context bounds the
+		// whole exchange, body included.
 		client: &http.Client{
 			Transport: transport,
-			Timeout:   def.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
 			},

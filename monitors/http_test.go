@@ -137,6 +137,29 @@ func TestHTTPBodyBounded(t *testing.T) {
 	assert.Contains(t, err.Error(), "status 500: xxx")
 }
 
+// TestHTTPStalledBodyEndsAtTheDeadline: headers come, the body never does. The
+// deadline of the check's context, the only one, must end the read.
+func TestHTTPStalledBodyEndsAtTheDeadline(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte("partial"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- newHTTPCheck(t, httpDef(srv.URL, twoXX)).check(ctx) }()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the check outlived its context")
+	}
+}
+
 func TestHTTPRefused(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
