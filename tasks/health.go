@@ -160,7 +160,7 @@ func (s *Supervisor) onMonitor(ev monitorEvent) {
 		s.onWaitFor(ev)
 	case kindReady:
 		r := ev.run
-		if r.inst.run != r || r.exit != nil || r.stopReq || r.becameRdy || ev.err != nil {
+		if r.inst.run != r || r.exit != nil || r.stopRequested() || r.becameRdy || ev.err != nil {
 			return
 		}
 		r.readyState[ev.name] = true
@@ -170,7 +170,7 @@ func (s *Supervisor) onMonitor(ev monitorEvent) {
 		}
 	case kindLiveness:
 		r := ev.run
-		if r.inst.run != r || r.exit != nil || r.stopReq || ev.err == nil {
+		if r.inst.run != r || r.exit != nil || r.stopRequested() || ev.err == nil {
 			return
 		}
 		e := r.inst.event(EvMonitorFailed)

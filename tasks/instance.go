@@ -87,8 +87,7 @@ type run struct {
 	pipeEnds   []*os.File // procmon's copies of the output pipes, closed once spawned
 	started    time.Time
 	becameRdy  bool
-	stopReq    bool      // procmon wants it down
-	cause      stopCause // why, when stopReq
+	cause      stopCause // why procmon wants it down; causeNone while it does not
 	signaled   bool      // the stop signal was sent to the group
 	paused     bool      // SIGSTOPped by load
 	killed     bool      // SIGKILL was sent to the group
@@ -102,6 +101,8 @@ type run struct {
 	// handed to their goroutines once the process exists.
 	readyMonitors []namedMonitor
 }
+
+func (r *run) stopRequested() bool { return r.cause != causeNone }
 
 func (r *run) stopTimers() {
 	for _, t := range r.timers {

@@ -34,10 +34,10 @@ func (s *Supervisor) reconcileInstance(i *instance, parentsReady, busyBelow bool
 		if r.exit != nil {
 			return // draining: the group is being stopped already
 		}
-		if !want && !r.stopReq {
+		if !want && !r.stopRequested() {
 			s.requestStop(r, causeTree)
 		}
-		if r.stopReq && !r.signaled && !busyBelow {
+		if r.stopRequested() && !r.signaled && !busyBelow {
 			s.signalStop(r)
 		}
 		return

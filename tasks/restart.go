@@ -12,7 +12,7 @@ import (
 // (SPEC 3.3). The run may still be draining; no new spawn happens before it is gone.
 func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 	t := i.task.cfg
-	if r.stopReq && r.cause == causeTree {
+	if r.cause == causeTree {
 		if i.enabled && !s.holding() {
 			s.setState(i, Pending)
 		} else {

@@ -9,11 +9,11 @@ import (
 // requestStop marks a run to be stopped. The stop signal itself waits in reconcile
 // until every task below has stopped (deepest first, SPEC 3.4).
 func (s *Supervisor) requestStop(r *run, cause stopCause) {
-	if r.stopReq {
+	if r.stopRequested() {
 		return
 	}
 	i := r.inst
-	r.stopReq, r.cause = true, cause
+	r.cause = cause
 	r.stopMonitors()
 	if r.exit == nil {
 		s.leaveReady(i)
