@@ -63,11 +63,26 @@ func startProcmon(t *testing.T, cmd *exec.Cmd) *output {
 	out := &output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	t.Cleanup(func() { stopProcmon(cmd) })
 	return out
+}
+
+// stopProcmon ends a procmon the test may have left running. SIGTERM first: it
+// stops each task's whole process group, where SIGKILL would leave the tasks'
+// own children (the sleep under a task's sh) behind, re-parented to init.
+func stopProcmon(cmd *exec.Cmd) {
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }
 
 func waitExit(t *testing.T, cmd *exec.Cmd, out *output, timeout time.Duration) int {
