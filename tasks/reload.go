@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/procmon/procmon/config"
@@ -68,13 +69,16 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 		t.parents, t.children = nil, nil
 		order = append(order, t)
 	}
-	for _, t := range s.order {
-		if _, kept := cfg.Tasks[t.cfg.Name]; !kept || t.removed {
-			if !t.removed {
-				removed = append(removed, t.cfg.Name)
-				s.remove(t)
-			}
-			order = append(order, t) // until its processes are gone; it keeps its old children
+	for _, t := range slices.Clone(s.order) { // remove forgets an idle task: s.order shrinks
+		if _, kept := cfg.Tasks[t.cfg.Name]; kept && !t.removed {
+			continue
+		}
+		if !t.removed {
+			removed = append(removed, t.cfg.Name)
+			s.remove(t)
+		}
+		if len(t.instances) > 0 { // until its processes are gone; it keeps its old children
+			order = append(order, t)
 		}
 	}
 	s.relink(cfg, order)

@@ -140,3 +140,61 @@ func TestReloadFixesAFatalTask(t *testing.T) {
 	require.NoError(t, h.sup.Reload())
 	h.rec.waitFor(t, is(EvTaskReady, "broken"))
 }
+
+// A reload that removes a task with no process forgets it at once. That must not
+// skip the task after it: here x2 and x3, running, are removed too and must stop.
+func TestReloadRemovingIdleTasksStopsTheOthersRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, `
+[tasks.keep]
+command = ["sleep", "1000"]
+
+[tasks.x1]
+autostart = false
+command = ["sleep", "1000"]
+
+[tasks.x2]
+command = ["sleep", "1000"]
+
+[tasks.x3]
+command = ["sleep", "1000"]
+`)
+	h := startFile(t, path)
+	x2, x3 := h.pid("x2", 0), h.pid("x3", 0)
+	h.pid("keep", 0)
+	writeFile(t, path, "[tasks.keep]\ncommand = [\"sleep\", \"1000\"]\n")
+	require.NoError(t, h.sup.Reload())
+	waitGone(t, x2, x3)
+	require.Eventually(t, func() bool { return len(h.sup.Status()) == 1 }, 10*time.Second, time.Millisecond,
+		"only keep is left: %+v", h.sup.Status())
+	notReady, err := h.sup.NotReady()
+	require.NoError(t, err)
+	assert.Empty(t, notReady, "removed tasks do not hold readiness back")
+}
+
+// When the only task left after a reload has completed, procmon has nothing more
+// to run and exits, however the removed ones had ended.
+func TestReloadRemovingACompletedTaskLetsProcmonEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, `
+[tasks.a]
+type = "oneshot"
+command = ["true"]
+
+[tasks.b]
+type = "oneshot"
+command = ["sh", "-c", "while [ ! -e $GATE ]; do sleep 0.01; done"]
+env = { GATE = "`+filepath.Join(filepath.Dir(path), "gate")+`" }
+`)
+	h := startFile(t, path)
+	h.waitState("a", 0, Completed)
+	writeFile(t, path, `
+[tasks.b]
+type = "oneshot"
+command = ["sh", "-c", "while [ ! -e $GATE ]; do sleep 0.01; done"]
+env = { GATE = "`+filepath.Join(filepath.Dir(path), "gate")+`" }
+`)
+	require.NoError(t, h.sup.Reload())
+	writeFile(t, filepath.Join(filepath.Dir(path), "gate"), "")
+	assert.Equal(t, 0, h.wait())
+}
