@@ -1,11 +1,13 @@
 package tasks
 
 import (
+	"syscall"
 	"time"
 )
 
 type shutdownState struct {
-	timer interface{ Stop() bool }
+	timer      interface{ Stop() bool }
+	interrupts int // SIGINTs and SIGTERMs received: the second kills what remains
 }
 
 // beginShutdown stops every task, leaves first (reconcile does the ordering), and
@@ -20,6 +22,29 @@ func (s *Supervisor) beginShutdown(code int) {
 	s.stopMaintenance()
 	if d := s.cfg.Procmon.ShutdownTimeout; d > 0 {
 		s.shutdown.timer = s.after(d, timerEvent{kind: timerShutdown})
+	}
+}
+
+// onShutdownSignal begins a graceful shutdown, or joins the one under way (a
+// critical task's end, `procmon shutdown`); the second SIGINT or SIGTERM, not
+// the first one to come during a shutdown, kills what remains (SPEC 3.5).
+func (s *Supervisor) onShutdownSignal(sig syscall.Signal) {
+	log := s.log.WithField("signal", signalName(sig))
+	if s.shutdown == nil {
+		log.Info("shutdown requested")
+		if s.forward && sig != quitSignal {
+			s.forwarded = sig
+		}
+		s.beginShutdown(0)
+	} else {
+		log.Info("shutdown already under way")
+	}
+	if sig == quitSignal {
+		return
+	}
+	if s.shutdown.interrupts++; s.shutdown.interrupts >= 2 {
+		log.Warn("second signal during shutdown: killing every remaining process")
+		s.killAll()
 	}
 }
 

@@ -99,6 +99,29 @@ stop_timeout = "1h"
 	waitGone(t, pid)
 }
 
+// A shutdown that began without a signal (here `procmon shutdown`; a critical
+// task's end is the same) is joined by the first SIGTERM, say docker stop's: the
+// task still gets its graceful stop, only a second signal kills.
+func TestFirstSignalJoinsAShutdownUnderWay(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "gate")
+	h := start(t, `
+[tasks.db]
+command = ["sh", "-c", "trap 'until [ -e `+gate+` ]; do sleep 0.01; done; exit 0' TERM; while :; do sleep 0.01; done"]
+stop_timeout = "1h"
+`)
+	pid := h.pid("db", 0)
+	h.sup.Shutdown()
+	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvShutdownStarted })
+	h.sigs <- signals.Event{Action: signals.Shutdown, Signal: unix.SIGTERM}
+	require.Eventually(t, func() bool { return strings.Contains(h.log.String(), "shutdown already under way") },
+		10*time.Second, time.Millisecond)
+	require.False(t, gone(pid), "the first signal killed the task")
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
+	assert.Equal(t, 0, h.wait())
+	exit := h.rec.waitFor(t, is(EvTaskExited, "db"))
+	assert.Empty(t, exit.Signal, "db ended by itself, after its stop signal")
+}
+
 func TestShutdownTimeoutBoundsTheShutdown(t *testing.T) {
 	h := start(t, `
 [procmon]

@@ -291,16 +291,7 @@ func (s *Supervisor) onTimer(ev timerEvent) {
 func (s *Supervisor) onSignal(ev signals.Event) {
 	switch ev.Action {
 	case signals.Shutdown:
-		if s.shutdown != nil && ev.Signal != quitSignal {
-			s.log.WithField("signal", signalName(ev.Signal)).Warn("second signal during shutdown: killing every remaining process")
-			s.killAll()
-			return
-		}
-		s.log.WithField("signal", signalName(ev.Signal)).Info("shutdown requested")
-		if s.forward && ev.Signal != quitSignal {
-			s.forwarded = ev.Signal
-		}
-		s.beginShutdown(0)
+		s.onShutdownSignal(ev.Signal)
 	case signals.Maintenance:
 		_ = s.beginMaintenance() // logs why when it cannot start
 	case signals.Reload:
