@@ -27,6 +27,15 @@ func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 		s.endedForGood(i)
 		return
 	}
+	// The policy comes first: a service it does not run again has exited, however
+	// soon (SPEC 3.1). Not being ready in time is a failed start whatever the policy.
+	again := t.Type == config.Oneshot || t.Restart == config.RestartAlways ||
+		(t.Restart == config.RestartOnFailure && !expected)
+	if !again && r.cause != causeReadyTimeout {
+		s.setState(i, Exited)
+		s.endedForGood(i)
+		return
+	}
 	failedStart := t.Type == config.Oneshot || !r.becameRdy || r.cause == causeReadyTimeout ||
 		e.Time.Sub(r.started) < t.StartTime
 	if failedStart {
@@ -34,12 +43,7 @@ func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 		return
 	}
 	i.failedStarts = 0
-	if t.Restart == config.RestartAlways || (t.Restart == config.RestartOnFailure && !expected) {
-		s.enterBackoff(i)
-		return
-	}
-	s.setState(i, Exited)
-	s.endedForGood(i)
+	s.enterBackoff(i)
 }
 
 // failedStart counts a failed start and backs off, or gives up.

@@ -33,6 +33,9 @@ start_retries = 3
 	assert.Equal(t, 3, *h.rec.waitFor(t, is(EvTaskExited, "crash")).ExitCode)
 }
 
+// TestRestartPolicies runs each case with an exit after start_time and before
+// it: the policy decides first, so a quick exit the policy does not run again is
+// "exited" too, not a failed start (SPEC 3.1).
 func TestRestartPolicies(t *testing.T) {
 	cases := []struct {
 		restart   string
@@ -49,25 +52,43 @@ func TestRestartPolicies(t *testing.T) {
 		{"never", 0, "[0]", false, 0},
 	}
 	for _, c := range cases {
-		t.Run(fmt.Sprintf("%s/exit%d/%s", c.restart, c.exit, c.exitCodes), func(t *testing.T) {
-			h := start(t, fmt.Sprintf(`
+		for _, startTime := range []string{"10ms", "1h"} {
+			t.Run(fmt.Sprintf("%s/exit%d/%s/start_time=%s", c.restart, c.exit, c.exitCodes, startTime), func(t *testing.T) {
+				h := start(t, fmt.Sprintf(`
 [tasks.svc]
 command = ["sh", "-c", "sleep 0.05; exit %d"]
 restart = %q
 exit_codes = %s
-start_time = "10ms"
+start_time = %q
 restart_delay = "0s"
-`, c.exit, c.restart, c.exitCodes))
-			if c.restarts {
-				h.rec.waitN(t, 3, 10*time.Second, is(EvTaskStarted, "svc"))
-				assert.Equal(t, 0, h.stop())
-				return
-			}
-			assert.Equal(t, c.procmon, h.wait())
-			assert.Equal(t, 1, h.rec.count(is(EvTaskStarted, "svc")))
-			assert.Equal(t, Exited, h.sup.finalState("svc", 0))
-		})
+`, c.exit, c.restart, c.exitCodes, startTime))
+				if c.restarts {
+					h.rec.waitN(t, 3, 10*time.Second, is(EvTaskStarted, "svc"))
+					assert.Equal(t, 0, h.stop())
+					return
+				}
+				assert.Equal(t, c.procmon, h.wait())
+				assert.Equal(t, 1, h.rec.count(is(EvTaskStarted, "svc")))
+				assert.Equal(t, Exited, h.sup.finalState("svc", 0))
+			})
+		}
 	}
+}
+
+// A critical task that exits at once, and is not run again, passes its own exit
+// code on to procmon.
+func TestCriticalQuickExitGivesItsCode(t *testing.T) {
+	h := start(t, `
+[tasks.job]
+command = ["sh", "-c", "exit 7"]
+restart = "never"
+critical = true
+
+[tasks.other]
+command = ["sleep", "1000"]
+`)
+	assert.Equal(t, 7, h.wait())
+	assert.Equal(t, Exited, h.sup.finalState("job", 0))
 }
 
 func TestOneshotGatesItsChildren(t *testing.T) {

@@ -106,10 +106,12 @@ func TestFirstSignalJoinsAShutdownUnderWay(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "gate")
 	h := start(t, `
 [tasks.db]
-command = ["sh", "-c", "trap 'until [ -e `+gate+` ]; do sleep 0.01; done; exit 0' TERM; while :; do sleep 0.01; done"]
+command = ["sh", "-c", "trap 'until [ -e `+gate+` ]; do sleep 0.01; done; exit 0' TERM; echo trapped; while :; do sleep 0.01; done"]
 stop_timeout = "1h"
 `)
 	pid := h.pid("db", 0)
+	require.Eventually(t, func() bool { return strings.Contains(h.out.String(), "db | trapped\n") },
+		10*time.Second, time.Millisecond, "a stop signal before the trap would end db at once")
 	h.sup.Shutdown()
 	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvShutdownStarted })
 	h.sigs <- signals.Event{Action: signals.Shutdown, Signal: unix.SIGTERM}
