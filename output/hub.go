@@ -173,11 +173,13 @@ func (h *Hub) finish(p *pipe) {
 		p.sink.WriteLine(p.partial)
 	}
 	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_DEL, p.fd, nil)
-	unix.Close(p.fd)
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	// Forgotten before it is closed: a Pipe made right after the close may get
+	// the same number, and its entry must not be the one deleted.
 	delete(h.pipes, int32(p.fd))
+	unix.Close(p.fd)
 	h.idle.Broadcast()
-	h.mu.Unlock()
 }
 
 // Close waits up to timeout for every pipe to end, so the last lines of the last

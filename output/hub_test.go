@@ -108,3 +108,31 @@ func textsOf(lines []Line) []string {
 	}
 	return out
 }
+
+// Pipes made while others end reuse their descriptor numbers at once: each must
+// still deliver its line, and the hub must end with nothing left open.
+func TestHubKeepsPipesThatReuseANumberJustFreed(t *testing.T) {
+	h, err := NewHub()
+	require.NoError(t, err)
+	const workers, rounds = 8, 300
+	sinks := make([]*lines, workers)
+	var wg sync.WaitGroup
+	for n := range workers {
+		sinks[n] = &lines{}
+		wg.Go(func() {
+			for range rounds {
+				w, err := h.Pipe(sinks[n])
+				if !assert.NoError(t, err) {
+					return
+				}
+				_, _ = w.WriteString("line\n")
+				w.Close()
+			}
+		})
+	}
+	wg.Wait()
+	h.Close(10 * time.Second)
+	for n, sink := range sinks {
+		assert.Len(t, sink.all(), rounds, "worker %d lost lines", n)
+	}
+}
