@@ -54,9 +54,9 @@ type Listener struct {
 // before the first child is started. Registering also keeps the Go runtime from
 // dying on SIGTERM or SIGHUP, which as PID 1 would leave no teardown at all.
 // Children start with default dispositions because every signal is caught, never
-// ignored: the runtime catches all but SIGHUP and SIGINT when they were ignored
-// at start (nohup, a shell's &), and those two are caught here; exec resets
-// caught signals to their default.
+// ignored: the runtime catches most by itself, and those it leaves as procmon
+// found them (SIGHUP and SIGINT after nohup or a shell's &, the job-control ones)
+// are caught here; exec resets caught signals to their default.
 func Listen(r *Reaper) *Listener {
 	l := &Listener{
 		children: make(chan os.Signal, 1),
@@ -68,6 +68,11 @@ func Listen(r *Reaper) *Listener {
 	for sig := range actions {
 		signal.Notify(l.requests, sig)
 	}
+	// Caught and dropped, for good: SIGPIPE so that a closed stdout or stderr
+	// makes writes fail instead of killing procmon (and, as PID 1, the container
+	// with no teardown); the others only so that children do not inherit them
+	// ignored.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGCONT)
 	// Zombies left from before registration would never get their own SIGCHLD.
 	l.children <- unix.SIGCHLD
 	go l.reap(r)

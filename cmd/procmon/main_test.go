@@ -249,9 +249,46 @@ socket = ""
 type = "oneshot"
 command = ["grep", "^SigIgn", "/proc/self/status"]
 `)
-	cmd := exec.Command("sh", "-c", `trap '' PIPE INT; exec "$0" -c "$1"`, os.Args[0], cfg)
+	cmd := exec.Command("sh", "-c", `trap '' PIPE INT HUP TSTP TTIN TTOU CONT; exec "$0" -c "$1"`, os.Args[0], cfg)
 	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "sigs | SigIgn:\t0000000000000000")
+}
+
+// A reader of procmon's stdout that goes away (`procmon | head`, a log shipper
+// that died) makes procmon's writes fail; it must not kill procmon, which as
+// PID 1 would take the container down with no teardown.
+func TestClosedStdoutDoesNotKillProcmon(t *testing.T) {
+	count := filepath.Join(t.TempDir(), "count")
+	cfg := writeConfig(t, `
+[procmon]
+socket = ""
+
+[tasks.chatty]
+command = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick $i; echo $i > `+count+`; sleep 0.01; done"]
+`)
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := procmon("-c", cfg)
+	cmd.Stdout = w
+	logs := &output{}
+	cmd.Stderr = logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { stopProcmon(cmd) })
+	w.Close()
+	_, err = r.Read(make([]byte, 64))
+	require.NoError(t, err, "output flows")
+	r.Close()
+
+	ticks := func() int {
+		data, _ := os.ReadFile(count)
+		n, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		return n
+	}
+	closedAt := ticks()
+	require.Eventually(t, func() bool { return ticks() >= closedAt+20 }, 10*time.Second, time.Millisecond,
+		"the task went on writing; procmon said:\n%s", logs)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM), "procmon is still running")
+	assert.Equal(t, 0, waitExit(t, cmd, logs, 10*time.Second))
 }
