@@ -82,7 +82,7 @@ func TestObserveWritesJournalTypesAsJSONLines(t *testing.T) {
 	assert.EqualValues(t, os.Getpid(), started["pid"])
 	st, err := readStat(os.Getpid())
 	require.NoError(t, err)
-	assert.Equal(t, strconv.FormatUint(st.start, 10), fmt.Sprint(started["start_time"]))
+	assert.EqualValues(t, st.start, started["start_time"]) // JSON numbers decode as float64
 	assert.Equal(t, map[string]any{"time": "2025-01-02T03:04:05Z", "type": "monitor_failed", "task": "web",
 		"instance": float64(1), "monitor": "http", "error": "503"}, lines[2])
 	assert.EqualValues(t, 3, lines[3]["exit_code"])
