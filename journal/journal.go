@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -59,10 +60,10 @@ type Journal struct {
 	maxSize int64
 	bootID  string
 
-	mu      sync.Mutex
-	f       *os.File // nil once closed
-	size    int64
-	failing bool // a write or rotation failed and was logged; log again only after a success
+	mu       sync.Mutex
+	f        *os.File // nil once closed
+	size     int64
+	failures output.Failures // of writes and rotations, logged once a run
 	// running holds the task_started records without a task_exited yet: a
 	// rotation writes them again, so that Cleanup finds a long-running process
 	// however many rotations ago it started.
@@ -81,7 +82,8 @@ func Open(path string, log logrus.FieldLogger, opts ...Option) (*Journal, error)
 		f.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	j := &Journal{path: path, log: log, maxSize: DefaultMaxSize, bootID: bootID(), f: f, size: fi.Size(), running: map[int]record{}}
+	j := &Journal{path: path, log: log, maxSize: DefaultMaxSize, bootID: bootID(), f: f, size: fi.Size(), running: map[int]record{},
+		failures: output.Failures{Log: log.WithField("journal", path)}}
 	for _, o := range opts {
 		o(j)
 	}
@@ -108,7 +110,7 @@ func (j *Journal) Observe(ev tasks.Event) {
 	if ev.Type == tasks.EvProcmonStopped {
 		// The last event of a run: make it durable, the lock stays until Close.
 		if err := j.f.Sync(); err != nil {
-			j.fail("cannot sync journal", err)
+			j.failures.Failed("cannot sync journal", err)
 		}
 	}
 }
@@ -132,17 +134,17 @@ func (j *Journal) record(ev tasks.Event) record {
 func (j *Journal) append(rec record) {
 	line, err := json.Marshal(rec)
 	if err != nil {
-		j.fail("cannot encode journal event", err)
+		j.failures.Failed("cannot encode journal event", err)
 		return
 	}
 	line = append(line, '\n')
 	n, err := j.f.Write(line)
 	j.size += int64(n)
 	if err != nil {
-		j.fail("cannot write journal", err)
+		j.failures.Failed("cannot write journal", err)
 		return
 	}
-	j.recovered()
+	j.failures.Succeeded("journal writable again")
 }
 
 // track keeps running up to date; the caller holds mu.
@@ -152,21 +154,6 @@ func (j *Journal) track(rec record) {
 		j.running[rec.Pid] = rec
 	case rec.Type == tasks.EvTaskExited:
 		delete(j.running, rec.Pid)
-	}
-}
-
-// fail logs the first of a run of failures: a full disk must not flood the log.
-func (j *Journal) fail(msg string, err error) {
-	if !j.failing {
-		j.failing = true
-		j.log.WithError(err).WithField("journal", j.path).Error(msg + "; further errors are not logged until it recovers")
-	}
-}
-
-func (j *Journal) recovered() {
-	if j.failing {
-		j.failing = false
-		j.log.WithField("journal", j.path).Info("journal writable again")
 	}
 }
 

@@ -26,7 +26,7 @@ func (j *Journal) rotate() {
 		}
 	}
 	if err != nil {
-		j.fail("cannot rotate journal", err)
+		j.failures.Failed("cannot rotate journal", err)
 		return
 	}
 	j.f.Close()

@@ -18,13 +18,12 @@ type File struct {
 	path    string
 	maxSize int64 // 0 = never rotate
 	backups int
-	log     logrus.FieldLogger
 
-	mu      sync.Mutex
-	f       *os.File // nil once closed
-	size    int64
-	buf     []byte
-	failing bool // a write or rotation failed and was logged; log again only after a success
+	mu       sync.Mutex
+	f        *os.File // nil once closed
+	size     int64
+	buf      []byte
+	failures Failures // of writes and rotations, logged once a run
 }
 
 // OpenFile opens path for appending. With maxSize > 0, a line that would take
@@ -36,7 +35,8 @@ func OpenFile(path string, maxSize int64, backups int, log logrus.FieldLogger) (
 	if err != nil {
 		return nil, err
 	}
-	return &File{path: path, maxSize: maxSize, backups: max(backups, 0), log: log, f: f, size: size}, nil
+	return &File{path: path, maxSize: maxSize, backups: max(backups, 0), f: f, size: size,
+		failures: Failures{Log: log.WithField("file", path)}}, nil
 }
 
 func openAppend(path string) (*os.File, int64, error) {
@@ -68,22 +68,13 @@ func (w *File) WriteLine(line []byte) {
 	w.buf = append(append(w.buf[:0], line...), '\n')
 	written, err := w.f.Write(w.buf)
 	w.size += int64(written)
-	w.report(errors.Join(rotateErr, err))
+	if err := errors.Join(rotateErr, err); err != nil {
+		w.failures.Failed("cannot write task output", err)
+	} else {
+		w.failures.Succeeded("task output file writable again")
+	}
 	if cap(w.buf) > maxLine+256 {
 		w.buf = nil
-	}
-}
-
-// report logs the first failure of a run, and the recovery that ends it: a full
-// disk must not turn each line of a task into a line of procmon's log.
-func (w *File) report(err error) {
-	switch {
-	case err != nil && !w.failing:
-		w.failing = true
-		w.log.WithError(err).WithField("file", w.path).Error("cannot write task output; further errors are not logged until it recovers")
-	case err == nil && w.failing:
-		w.failing = false
-		w.log.WithField("file", w.path).Info("task output file writable again")
 	}
 }
 
