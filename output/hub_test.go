@@ -79,7 +79,7 @@ func TestWriterPrefixesWholeLines(t *testing.T) {
 }
 
 func TestRingKeepsTheLastLinesAndFeedsFollowers(t *testing.T) {
-	r := NewRing("web", 1, 3)
+	r := NewRing("web", 1, "web.1", 3)
 	sink := r.Sink("stdout", nil)
 	sink.WriteLine([]byte("before"))
 	ch := make(chan Line, 10)
@@ -98,7 +98,7 @@ func TestRingKeepsTheLastLinesAndFeedsFollowers(t *testing.T) {
 	assert.Equal(t, []string{"d", "e"}, textsOf(r.Last(2)))
 	assert.Len(t, ch, 4, "a follower sees lines from when it started until it stopped")
 	first := <-ch
-	assert.Equal(t, Line{Time: first.Time, Task: "web", Instance: 1, Stream: "stdout", Text: "a"}, first)
+	assert.Equal(t, Line{Time: first.Time, Task: "web", Instance: 1, Label: "web.1", Stream: "stdout", Text: "a"}, first)
 }
 
 func textsOf(lines []Line) []string {

@@ -10,6 +10,7 @@ type Line struct {
 	Time     time.Time `json:"time"`
 	Task     string    `json:"task"`
 	Instance int       `json:"instance"`
+	Label    string    `json:"label"`  // the instance's, as the prefix of its output names it
 	Stream   string    `json:"stream"` // stdout or stderr
 	Text     string    `json:"text"`
 }
@@ -20,15 +21,16 @@ type Ring struct {
 	mu        sync.Mutex
 	task      string
 	instance  int
+	label     string
 	size      int
 	lines     []Line
 	next      int // where the next line goes once the ring is full
 	followers map[chan Line]struct{}
 }
 
-// NewRing keeps up to size lines.
-func NewRing(task string, instance, size int) *Ring {
-	return &Ring{task: task, instance: instance, size: size, followers: map[chan Line]struct{}{}}
+// NewRing keeps up to size lines of the instance with this label.
+func NewRing(task string, instance int, label string, size int) *Ring {
+	return &Ring{task: task, instance: instance, label: label, size: size, followers: map[chan Line]struct{}{}}
 }
 
 // Sink returns a sink that records each line of stream, then hands it to next
@@ -44,7 +46,7 @@ type ringSink struct {
 }
 
 func (s *ringSink) WriteLine(line []byte) {
-	s.ring.add(Line{Time: time.Now(), Task: s.ring.task, Instance: s.ring.instance, Stream: s.stream, Text: string(line)})
+	s.ring.add(Line{Time: time.Now(), Task: s.ring.task, Instance: s.ring.instance, Label: s.ring.label, Stream: s.stream, Text: string(line)})
 	if s.next != nil {
 		s.next.WriteLine(line)
 	}

@@ -34,8 +34,9 @@ type instance struct {
 }
 
 func newInstance(t *task, index int) *instance {
-	i := &instance{task: t, index: index, label: label(t.cfg, index), enabled: t.cfg.Autostart,
-		logs: output.NewRing(t.cfg.Name, index, logLines)}
+	l := label(t.cfg, index)
+	i := &instance{task: t, index: index, label: l, enabled: t.cfg.Autostart,
+		logs: output.NewRing(t.cfg.Name, index, l, logLines)}
 	if !i.enabled {
 		i.state = Stopped
 	}

@@ -74,15 +74,5 @@ func linePrefix(ctx context.Context, c *api.Client, name string) (func(api.Line)
 	if len(instances) <= 1 {
 		return func(api.Line) string { return "" }, nil
 	}
-	labels := map[int]string{}
-	for _, st := range instances {
-		labels[st.Instance] = st.Label
-	}
-	return func(l api.Line) string {
-		label, ok := labels[l.Instance]
-		if !ok { // an instance made after the status was read
-			label = fmt.Sprintf("%s.%d", l.Task, l.Instance)
-		}
-		return label + " | "
-	}, nil
+	return func(l api.Line) string { return l.Label + " | " }, nil
 }
