@@ -35,6 +35,7 @@ type Hub struct {
 type pipe struct {
 	fd      int
 	sink    Sink
+	ended   func() // may be nil
 	partial []byte // an unfinished line, usually nil
 }
 
@@ -65,8 +66,9 @@ func (h *Hub) watch(fd int) error {
 
 // Pipe returns the write end of a new pipe whose lines go to sink. The caller
 // gives it to a child and closes it once the child has started: the pipe ends,
-// and its last unfinished line is delivered, when every process holding it is gone.
-func (h *Hub) Pipe(sink Sink) (*os.File, error) {
+// and its last unfinished line is delivered, when every process holding it is
+// gone. Then ended, if not nil, is called, on the hub's goroutine: it must not block.
+func (h *Hub) Pipe(sink Sink, ended func()) (*os.File, error) {
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		return nil, err
@@ -78,7 +80,7 @@ func (h *Hub) Pipe(sink Sink) (*os.File, error) {
 		return nil, err
 	}
 	h.mu.Lock()
-	h.pipes[int32(r)] = &pipe{fd: r, sink: sink}
+	h.pipes[int32(r)] = &pipe{fd: r, sink: sink, ended: ended}
 	h.mu.Unlock()
 	if err := h.watch(r); err != nil {
 		h.mu.Lock()
@@ -117,22 +119,27 @@ func (h *Hub) loop() {
 	}
 }
 
-// drain reads what the pipe holds now; false once it has ended.
+// readsPerWake bounds the reads of one pipe per wake-up: a task that writes
+// without pause must not starve the others. What it leaves in the pipe wakes
+// the loop again, as epoll is level-triggered.
+const readsPerWake = 4
+
+// drain reads what the pipe holds now, up to readsPerWake buffers; false once
+// it has ended.
 func (p *pipe) drain(buf []byte) bool {
-	for {
+	for reads := 0; reads < readsPerWake; {
 		n, err := unix.Read(p.fd, buf)
-		if n > 0 {
+		switch {
+		case n > 0:
 			p.split(buf[:n])
-			continue
-		}
-		if errors.Is(err, unix.EAGAIN) {
+			reads++
+		case errors.Is(err, unix.EAGAIN):
 			return true
+		case !errors.Is(err, unix.EINTR):
+			return false // EOF, or an error that will not go away
 		}
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		return false // EOF, or an error that will not go away
 	}
+	return true
 }
 
 // split delivers the complete lines in data and keeps the rest for later; a line
@@ -169,21 +176,31 @@ func (p *pipe) deliver(tail []byte) {
 }
 
 func (h *Hub) finish(p *pipe) {
-	if len(p.partial) > 0 {
-		p.sink.WriteLine(p.partial)
-	}
 	_ = unix.EpollCtl(h.epfd, unix.EPOLL_CTL_DEL, p.fd, nil)
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	// Forgotten before it is closed: a Pipe made right after the close may get
 	// the same number, and its entry must not be the one deleted.
 	delete(h.pipes, int32(p.fd))
-	unix.Close(p.fd)
+	h.mu.Unlock()
+	p.end()
+	h.mu.Lock()
 	h.idle.Broadcast()
+	h.mu.Unlock()
+}
+
+// end delivers the unfinished last line, closes the pipe and says it ended.
+func (p *pipe) end() {
+	if len(p.partial) > 0 {
+		p.sink.WriteLine(p.partial)
+	}
+	unix.Close(p.fd)
+	if p.ended != nil {
+		p.ended()
+	}
 }
 
 // Close waits up to timeout for every pipe to end, so the last lines of the last
-// processes are written, then stops the hub and closes what is left.
+// processes are written, then stops the hub and ends the pipes still open.
 func (h *Hub) Close(timeout time.Duration) {
 	timer := time.AfterFunc(timeout, func() {
 		h.mu.Lock()
@@ -200,11 +217,12 @@ func (h *Hub) Close(timeout time.Duration) {
 	_, _ = unix.Write(h.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 	<-h.done
 	h.mu.Lock()
-	for _, p := range h.pipes {
-		unix.Close(p.fd)
-	}
+	left := h.pipes
 	h.pipes = nil
 	h.mu.Unlock()
+	for _, p := range left {
+		p.end()
+	}
 	h.closeFds()
 }
 

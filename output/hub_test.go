@@ -3,6 +3,7 @@ package output
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestHubSplitsLinesAcrossWritesAndFlushesTheLastOne(t *testing.T) {
 	h, err := NewHub()
 	require.NoError(t, err)
 	sink := &lines{}
-	w, err := h.Pipe(sink)
+	w, err := h.Pipe(sink, nil)
 	require.NoError(t, err)
 	for _, chunk := range []string{"one\ntw", "o\n", "\n", "three"} {
 		_, err := w.WriteString(chunk)
@@ -47,7 +48,7 @@ func TestHubCutsOverlongLines(t *testing.T) {
 	h, err := NewHub()
 	require.NoError(t, err)
 	sink := &lines{}
-	w, err := h.Pipe(sink)
+	w, err := h.Pipe(sink, nil)
 	require.NoError(t, err)
 	_, err = w.WriteString(strings.Repeat("x", 2*maxLine+5) + "\n")
 	require.NoError(t, err)
@@ -63,7 +64,7 @@ func TestHubCutsOverlongLines(t *testing.T) {
 func TestHubCloseGivesUpOnPipesThatNeverEnd(t *testing.T) {
 	h, err := NewHub()
 	require.NoError(t, err)
-	w, err := h.Pipe(&lines{})
+	w, err := h.Pipe(&lines{}, nil)
 	require.NoError(t, err)
 	defer w.Close()
 	began := time.Now()
@@ -121,7 +122,7 @@ func TestHubKeepsPipesThatReuseANumberJustFreed(t *testing.T) {
 		sinks[n] = &lines{}
 		wg.Go(func() {
 			for range rounds {
-				w, err := h.Pipe(sinks[n])
+				w, err := h.Pipe(sinks[n], nil)
 				if !assert.NoError(t, err) {
 					return
 				}
@@ -135,4 +136,66 @@ func TestHubKeepsPipesThatReuseANumberJustFreed(t *testing.T) {
 	for n, sink := range sinks {
 		assert.Len(t, sink.all(), rounds, "worker %d lost lines", n)
 	}
+}
+
+// slowSink takes its time over each line, as a sink writing to a slow disk does.
+type slowSink struct{ seen atomic.Int64 }
+
+func (s *slowSink) WriteLine([]byte) {
+	time.Sleep(50 * time.Microsecond)
+	s.seen.Add(1)
+}
+
+// A pipe that never runs dry must not keep the hub from reading the others.
+func TestHubReadsOtherPipesWhileOneFloods(t *testing.T) {
+	h, err := NewHub()
+	require.NoError(t, err)
+	defer h.Close(time.Second)
+	slow := &slowSink{}
+	flood, err := h.Pipe(slow, nil)
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	defer close(stop)
+	chunk := []byte(strings.Repeat(strings.Repeat("x", 1023)+"\n", 64))
+	go func() {
+		defer flood.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_, _ = flood.Write(chunk)
+			}
+		}
+	}()
+	require.Eventually(t, func() bool { return slow.seen.Load() > 100 }, 5*time.Second, time.Millisecond, "the flood is under way")
+	quiet := &lines{}
+	w, err := h.Pipe(quiet, nil)
+	require.NoError(t, err)
+	defer w.Close()
+	_, err = w.WriteString("heard\n")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(quiet.all()) == 1 }, 5*time.Second, time.Millisecond)
+}
+
+func TestHubSaysWhenAPipeEndedAfterItsLastLine(t *testing.T) {
+	h, err := NewHub()
+	require.NoError(t, err)
+	sink := &lines{}
+	var linesAtEnd []string
+	ended := make(chan struct{})
+	w, err := h.Pipe(sink, func() { linesAtEnd = sink.all(); close(ended) })
+	require.NoError(t, err)
+	_, err = w.WriteString("one\ntwo")
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	<-ended
+	assert.Equal(t, []string{"one", "two"}, linesAtEnd)
+
+	var leftEnded bool
+	left, err := h.Pipe(sink, func() { leftEnded = true })
+	require.NoError(t, err)
+	defer left.Close()
+	h.Close(10 * time.Millisecond)
+	assert.True(t, leftEnded, "a pipe still open when the hub closes ends too")
 }

@@ -38,6 +38,8 @@ func TestMaintenanceStopsEverythingRunsOnceAndRestarts(t *testing.T) {
 	hup(h)
 	finished := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
 	assert.Equal(t, 0, *finished.ExitCode)
+	// The exit and the output come by different ways: the line may follow the event.
+	require.Eventually(t, func() bool { return strings.Contains(h.out.String(), "maintenance | backup") }, 10*time.Second, time.Millisecond)
 	assert.Contains(t, h.out.String(), "maintenance | backup left=0\n", "no task process was left when the command ran")
 	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "app"))
 	assert.NotEqual(t, db, h.pid("db", 0))
@@ -127,4 +129,25 @@ command = ["sleep", "1000"]
 		10*time.Second, time.Millisecond)
 	assert.Equal(t, pid, h.pid("db", 0))
 	assert.ErrorIs(t, h.sup.Maintenance(), ErrConflict)
+}
+
+// A process the command left outside its group still writes to the command's
+// output after the cycle: the file stays open until the last writer is gone.
+func TestMaintenanceOutputOutlivesTheCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "backup.log")
+	h := start(t, fmt.Sprintf(`
+[tasks.db]
+command = ["sleep", "1000"]
+
+[maintenance]
+command = ["sh", "-c", "echo early; setsid -f sh -c 'sleep 0.2; echo late'"]
+stdout = %q
+`, out))
+	h.rec.waitFor(t, is(EvTaskReady, "db"))
+	hup(h)
+	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(out)
+		return string(b) == "early\nlate\n"
+	}, 10*time.Second, time.Millisecond)
 }

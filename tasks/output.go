@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -48,6 +49,15 @@ type taskOutput struct {
 	files                  *outputFiles
 	paths                  []string           // of files, released on close
 	logger                 *output.LogCommand // log_command, when set
+	releases               *sync.WaitGroup    // the supervisor's, for releases the hub starts
+
+	// A process can exit with lines still in its pipe, and a process outside its
+	// group can hold the pipe longer: the files and the logger are released only
+	// once the output is closed and every pipe has ended. The hub's goroutine
+	// ends pipes, hence the lock.
+	mu      sync.Mutex
+	pipes   int // made and not ended yet
+	closing bool
 }
 
 // logLines is how many recent lines of each instance `procmon logs` can show.
@@ -55,7 +65,7 @@ const logLines = 1000
 
 func (s *Supervisor) openOutput(i *instance) (*taskOutput, error) {
 	t := i.task.cfg
-	o := &taskOutput{sharedStderr: t.Stderr == config.OutputStdout, files: s.files}
+	o := &taskOutput{sharedStderr: t.Stderr == config.OutputStdout, files: s.files, releases: &s.releases}
 	if len(t.LogCommand) > 0 {
 		return o, o.startLogger(s, i)
 	}
@@ -124,7 +134,7 @@ func inheritedFile(dest string, f *os.File) *os.File {
 func (o *taskOutput) streams(hub *output.Hub) (stdout, stderr *os.File, ends []*os.File, err error) {
 	stdout, stderr = o.stdoutFile, o.stderrFile
 	if stdout == nil && o.stdout != nil {
-		if stdout, err = hub.Pipe(o.stdout); err != nil {
+		if stdout, err = o.pipe(hub, o.stdout); err != nil {
 			return nil, nil, nil, err
 		}
 		ends = append(ends, stdout)
@@ -133,7 +143,7 @@ func (o *taskOutput) streams(hub *output.Hub) (stdout, stderr *os.File, ends []*
 	case o.sharedStderr:
 		stderr = stdout
 	case stderr == nil && o.stderr != nil:
-		if stderr, err = hub.Pipe(o.stderr); err != nil {
+		if stderr, err = o.pipe(hub, o.stderr); err != nil {
 			closeFiles(ends...)
 			return nil, nil, nil, err
 		}
@@ -142,7 +152,40 @@ func (o *taskOutput) streams(hub *output.Hub) (stdout, stderr *os.File, ends []*
 	return stdout, stderr, ends, nil
 }
 
+func (o *taskOutput) pipe(hub *output.Hub, sink output.Sink) (*os.File, error) {
+	o.mu.Lock()
+	o.pipes++
+	o.mu.Unlock()
+	w, err := hub.Pipe(sink, o.pipeEnded)
+	if err != nil {
+		o.pipeEnded()
+	}
+	return w, err
+}
+
+func (o *taskOutput) pipeEnded() {
+	o.mu.Lock()
+	o.pipes--
+	last := o.closing && o.pipes == 0
+	o.mu.Unlock()
+	if last {
+		o.releases.Go(o.release) // the hub must not wait for a logger to flush
+	}
+}
+
+// close lets go of the output: at once when no pipe of it is left, else when
+// the last one ends.
 func (o *taskOutput) close() {
+	o.mu.Lock()
+	idle := !o.closing && o.pipes == 0
+	o.closing = true
+	o.mu.Unlock()
+	if idle {
+		o.release()
+	}
+}
+
+func (o *taskOutput) release() {
 	for _, path := range o.paths {
 		o.files.release(path)
 	}
@@ -154,7 +197,9 @@ func (o *taskOutput) close() {
 
 // outputFiles shares one output.File among every stream and instance writing to
 // the same path, so that its size, rotation and reopening are counted once.
+// Outputs whose last pipe ends on the hub's goroutine release theirs there.
 type outputFiles struct {
+	mu     sync.Mutex
 	byPath map[string]*sharedFile
 	log    logrus.FieldLogger // where failing writes are reported
 }
@@ -165,6 +210,8 @@ type sharedFile struct {
 }
 
 func (fs *outputFiles) open(path string, maxSize int64, backups int) (*output.File, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	if sf := fs.byPath[path]; sf != nil {
 		sf.users++
 		return sf.file, nil
@@ -178,6 +225,8 @@ func (fs *outputFiles) open(path string, maxSize int64, backups int) (*output.Fi
 }
 
 func (fs *outputFiles) release(path string) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	sf := fs.byPath[path]
 	if sf == nil {
 		return
@@ -190,6 +239,8 @@ func (fs *outputFiles) release(path string) {
 
 // reopen opens every output file anew, after logrotate moved them away (SIGUSR2).
 func (fs *outputFiles) reopen() error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	var errs []error
 	for _, sf := range fs.byPath {
 		errs = append(errs, sf.file.Reopen())

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,6 +59,7 @@ type Supervisor struct {
 	sigs      <-chan signals.Event
 	hub       *output.Hub
 	files     *outputFiles   // task output files, shared by path
+	releases  sync.WaitGroup // task outputs released after their last pipe ended
 	stdout    *output.Writer // where "inherit" output goes
 	stderr    *output.Writer
 	devNull   *os.File // every task's stdin, and its discarded output
@@ -325,7 +327,7 @@ func (s *Supervisor) Do(fn func()) bool {
 }
 
 // closeOutput lets the hub write the last lines of the last processes, then
-// closes the tasks' files.
+// closes the tasks' files and loggers, those of outputs let go earlier included.
 func (s *Supervisor) closeOutput() {
 	s.hub.Close(time.Second)
 	for _, t := range s.order {
@@ -335,6 +337,7 @@ func (s *Supervisor) closeOutput() {
 			}
 		}
 	}
+	s.releases.Wait()
 }
 
 // reopenLogs opens procmon's log file and every task output file anew (SIGUSR2,
