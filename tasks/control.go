@@ -51,9 +51,11 @@ func (s *Supervisor) Start(name string) error {
 	})
 }
 
+// enable lets i run again. An instance whose process ended but whose group is
+// still draining becomes pending too: it starts once the group is gone.
 func (s *Supervisor) enable(i *instance) {
 	i.enabled = true
-	if i.run == nil && (i.state == Stopped || i.state.terminal()) {
+	if i.state == Stopped || i.state.terminal() {
 		i.failedStarts = 0
 		s.setState(i, Pending)
 	}
@@ -104,7 +106,15 @@ func (s *Supervisor) Scale(name string, n int) error {
 }
 
 func (s *Supervisor) scale(t *task, n int) {
-	enabled := len(t.instances) == 0 || t.instances[0].enabled
+	enabled := t.enabledForScale()
+	for k, i := range t.instances {
+		switch {
+		case k >= n:
+			s.removeInstance(i)
+		case i.removed: // scaled away, and back before its process was gone
+			s.reviveInstance(i, enabled)
+		}
+	}
 	for len(t.instances) < n {
 		i := newInstance(t, len(t.instances))
 		i.enabled = enabled
@@ -113,21 +123,45 @@ func (s *Supervisor) scale(t *task, n int) {
 		}
 		t.instances = append(t.instances, i)
 	}
-	for _, i := range t.instances[n:] {
-		i.removed = true
-		i.enabled = false
-		if r := i.live(); r != nil {
-			s.requestStop(r, causeTree)
+	s.dropRemoved(t)
+}
+
+// enabledForScale says whether instances added by a scale run: as the task's
+// kept instances do, after a `stop` or `start`; yes when none is kept.
+func (t *task) enabledForScale() bool {
+	for _, i := range t.instances {
+		if !i.removed {
+			return i.enabled
 		}
 	}
-	s.dropRemoved(t)
+	return true
+}
+
+func (s *Supervisor) removeInstance(i *instance) {
+	i.removed = true
+	i.enabled = false
+	i.recycle = false
+	s.cancelPreSpawn(i)
+	if r := i.live(); r != nil {
+		s.requestStop(r, causeTree)
+	}
+}
+
+// reviveInstance keeps a scaled-away instance whose process is still stopping: it
+// runs again, under the same index, once that process is gone.
+func (s *Supervisor) reviveInstance(i *instance, enabled bool) {
+	i.removed = false
+	if enabled {
+		i.recycle = i.live() != nil
+		s.enable(i)
+	}
 }
 
 // dropRemoved forgets scaled-away instances once their processes are gone.
 func (s *Supervisor) dropRemoved(t *task) {
 	kept := t.instances[:0]
 	for _, i := range t.instances {
-		if i.removed && i.run == nil && i.pre == nil {
+		if i.removed && i.run == nil {
 			s.cancelBackoff(i)
 			if i.output != nil {
 				i.output.close()

@@ -124,3 +124,60 @@ func TestTaskStatusTellsAnEmptyTaskFromAnUnknownOne(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnknownTask)
 	h.stop()
 }
+
+// stubborn ignores SIGTERM, so each of its stops lasts its stop_timeout.
+const stubborn = `
+[tasks.pool]
+instances = 2
+command = ["sh", "-c", "trap '' TERM; while :; do sleep 0.01; done"]
+stop_timeout = "1s"
+`
+
+func TestScaleBackUpWhileTheOldInstancesStillStop(t *testing.T) {
+	h := start(t, stubborn)
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "pool"))
+	old := []int{h.pid("pool", 0), h.pid("pool", 1)}
+	require.NoError(t, h.sup.Scale("pool", 0))
+	h.waitState("pool", 1, Stopping)
+	require.NoError(t, h.sup.Scale("pool", 2))
+	h.rec.waitN(t, 4, 10*time.Second, is(EvTaskReady, "pool"))
+	waitGone(t, old...)
+	st := h.sup.Status()
+	require.Len(t, st, 2)
+	for k, i := range st {
+		assert.Equal(t, k, i.Instance)
+		assert.Equal(t, Ready, i.State)
+		assert.NotContains(t, old, i.Pid, "a new process, once the old one is gone")
+	}
+}
+
+func TestScaleDropsAnInstanceStillWaitingOnWaitFor(t *testing.T) {
+	h := start(t, `
+[monitors.never]
+type = "exec"
+command = ["false"]
+
+[tasks.pool]
+instances = 2
+command = ["sleep", "1000"]
+wait_for = ["never"]
+ready_timeout = "1h"
+`)
+	h.waitState("pool", 1, Starting)
+	require.NoError(t, h.sup.Scale("pool", 1))
+	require.Eventually(t, func() bool { return len(h.sup.Status()) == 1 }, 10*time.Second, time.Millisecond)
+}
+
+// A task whose main process ended while a member of its group ignores SIGTERM
+// drains for its stop_timeout; a start asked for meanwhile happens after.
+func TestStartDuringADrainRunsOnceTheGroupIsGone(t *testing.T) {
+	h := start(t, `
+[tasks.job]
+command = ["sh", "-c", "(trap '' TERM; while :; do sleep 0.01; done) & exit 3"]
+restart = "never"
+stop_timeout = "1s"
+`)
+	h.rec.waitFor(t, is(EvTaskExited, "job"))
+	require.NoError(t, h.sup.Start("job"))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "job"))
+}

@@ -108,14 +108,12 @@ func (s *Supervisor) newTask(def *config.Task) *task {
 func (s *Supervisor) redefine(t *task) {
 	for _, i := range t.instances {
 		i.freshOutput = true
-		i.enabled = t.cfg.Autostart || i.enabled
 		s.restartInstance(i)
 		if i.run == nil {
 			s.reopenOutput(i)
 		}
-		if i.run == nil && (i.state.terminal() || i.state == Stopped) && i.enabled {
-			i.failedStarts = 0
-			s.setState(i, Pending)
+		if t.cfg.Autostart || i.enabled {
+			s.enable(i)
 		}
 	}
 	s.scale(t, t.cfg.Instances)

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -197,4 +198,23 @@ env = { GATE = "`+filepath.Join(filepath.Dir(path), "gate")+`" }
 	require.NoError(t, h.sup.Reload())
 	writeFile(t, filepath.Join(filepath.Dir(path), "gate"), "")
 	assert.Equal(t, 0, h.wait())
+}
+
+// A task changed while its ended process's group still drains runs under its
+// new definition once the group is gone.
+func TestReloadDuringADrainRunsTheNewDefinition(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	job := `
+[tasks.job]
+command = ["sh", "-c", "(trap '' TERM; while :; do sleep 0.01; done) & exit %d"]
+restart = "never"
+stop_timeout = "1s"
+`
+	writeFile(t, path, fmt.Sprintf(job, 3))
+	h := startFile(t, path)
+	h.rec.waitFor(t, is(EvTaskExited, "job"))
+	writeFile(t, path, fmt.Sprintf(job, 4))
+	require.NoError(t, h.sup.Reload())
+	exits := h.rec.waitN(t, 2, 10*time.Second, is(EvTaskExited, "job"))
+	assert.Equal(t, 4, *exits[1].ExitCode)
 }
