@@ -159,11 +159,11 @@ func start(t testing.TB, toml string) *harness {
 }
 
 // startFile runs a supervisor on the configuration file at path (for reloads).
-func startFile(t testing.TB, path string) *harness {
+func startFile(t testing.TB, path string, tweaks ...func(*Options)) *harness {
 	t.Helper()
 	cfg, err := config.Load(path)
 	require.NoError(t, err)
-	return startConfig(t, cfg)
+	return startConfig(t, cfg, tweaks...)
 }
 
 func startConfig(t testing.TB, cfg *config.Config, tweaks ...func(*Options)) *harness {
@@ -265,8 +265,8 @@ func (s *Supervisor) finalState(name string, index int) State {
 	return s.tasks[name].instances[index].state
 }
 
-func (s *Supervisor) loadTickerForTest() *time.Ticker {
-	var t *time.Ticker
-	s.Do(func() { t = s.loadTicker })
-	return t
+func (s *Supervisor) samplesLoadForTest() bool {
+	var on bool
+	s.Do(func() { on = s.stopLoad != nil })
+	return on
 }

@@ -100,21 +100,26 @@ func (s *Supervisor) watchLoad() {
 		needed = needed || (t.cfg.LoadHigh > 0 && !t.removed)
 	}
 	switch {
-	case needed && s.loadTicker == nil:
-		s.loadTicker = time.NewTicker(s.loadInterval)
-		go s.sampleLoad(s.loadTicker.C)
-	case !needed && s.loadTicker != nil:
-		s.loadTicker.Stop()
-		s.loadTicker = nil
+	case needed && s.stopLoad == nil:
+		stop := make(chan struct{})
+		s.stopLoad = func() { close(stop) }
+		go s.sampleLoad(stop)
+	case !needed && s.stopLoad != nil:
+		s.stopLoad()
+		s.stopLoad = nil
 	}
 }
 
-func (s *Supervisor) sampleLoad(tick <-chan time.Time) {
+func (s *Supervisor) sampleLoad(stop <-chan struct{}) {
+	tick := time.NewTicker(s.loadInterval)
+	defer tick.Stop()
 	for {
 		select {
-		case <-tick:
+		case <-tick.C:
 			v, err := s.loadSource()
 			s.post(loadEvent{v, err})
+		case <-stop:
+			return
 		case <-s.done:
 			return
 		}

@@ -3,6 +3,8 @@ package tasks
 import (
 	"math"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -86,6 +88,32 @@ func TestNoLoadSamplingWithoutLoadTasks(t *testing.T) {
 		o.LoadInterval = time.Millisecond
 	})
 	h.rec.waitFor(t, is(EvTaskReady, "a"))
-	assert.Nil(t, h.sup.loadTickerForTest())
+	assert.False(t, h.sup.samplesLoadForTest())
 	assert.Equal(t, int32(0), reads.Load())
+}
+
+// samplers counts the goroutines sampling the load, in every supervisor alive.
+func samplers() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "tasks.(*Supervisor).sampleLoad")
+}
+
+func TestLoadSamplingEndsWhenReloadRemovesLoadHigh(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	const on, off = "[tasks.a]\ncommand = [\"sleep\", \"1000\"]\nload_high = 4\n", "[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n"
+	writeFile(t, path, off)
+	h := startFile(t, path, func(o *Options) { o.Load = func() (float64, error) { return 0, nil } })
+	h.pid("a", 0)
+	base := samplers()
+	for range 3 {
+		writeFile(t, path, on)
+		require.NoError(t, h.sup.Reload())
+		writeFile(t, path, off)
+		require.NoError(t, h.sup.Reload())
+	}
+	require.Eventually(t, func() bool { return samplers() == base }, 10*time.Second, time.Millisecond,
+		"one goroutine left behind for each time load_high was turned off")
+	writeFile(t, path, on)
+	require.NoError(t, h.sup.Reload())
+	assert.Equal(t, base+1, samplers())
 }

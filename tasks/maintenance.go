@@ -16,6 +16,8 @@ type maintenanceState struct {
 	began time.Time
 	inst  *instance // a stand-in instance, so the command spawns like a task
 	run   *run      // nil until the tasks are all down
+	// services_dir changed during the cycle: its tasks are applied at the end.
+	servicesChanged bool
 }
 
 // Maintenance runs the maintenance cycle, as SIGHUP does.
@@ -116,7 +118,9 @@ func (s *Supervisor) finishMaintenance(code int, why string) {
 			}
 		}
 	}
-	_ = s.setServices(s.services) // changes of services_dir during the cycle
+	if m.servicesChanged {
+		_ = s.setServices(s.services)
+	}
 }
 
 // stopMaintenance ends the command when procmon shuts down during a cycle.

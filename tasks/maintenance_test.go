@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/procmon/procmon/services"
 	"github.com/procmon/procmon/signals"
 )
 
@@ -48,6 +49,7 @@ func TestMaintenanceStopsEverythingRunsOnceAndRestarts(t *testing.T) {
 	again := indexOf(t, events, EvMaintenanceFinished, "", 0)
 	assert.Less(t, indexAfter(t, events, EvTaskReady, "db", again), indexAfter(t, events, EvTaskStarted, "app", again), "topological order again")
 	assert.Equal(t, 1, strings.Count(h.out.String(), "backup"))
+	assert.Zero(t, h.rec.count(func(ev Event) bool { return ev.Type == EvReload }), "nothing was reloaded")
 }
 
 func TestSecondHUPDuringMaintenanceIsIgnored(t *testing.T) {
@@ -150,4 +152,25 @@ stdout = %q
 		b, _ := os.ReadFile(out)
 		return string(b) == "early\nlate\n"
 	}, 10*time.Second, time.Millisecond)
+}
+
+func TestServiceAddedDuringMaintenanceStartsAfterIt(t *testing.T) {
+	dir := t.TempDir()
+	gate, extra := filepath.Join(dir, "gate"), filepath.Join(dir, "extra")
+	writeScript(t, extra, "exec sleep 1000", 0o755)
+	h := start(t, fmt.Sprintf(`
+[tasks.db]
+command = ["sleep", "1000"]
+
+[maintenance]
+command = ["sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.01; done", %q]
+`, gate))
+	h.rec.waitFor(t, is(EvTaskReady, "db"))
+	hup(h)
+	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceStarted })
+	require.NoError(t, h.sup.SetServices([]services.Service{{Name: "extra", Path: extra, Version: "1"}}))
+	assert.Empty(t, h.instance("extra", 0).Name, "nothing starts during the cycle")
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
+	h.pid("extra", 0)
+	assert.Equal(t, 1, h.rec.count(func(ev Event) bool { return ev.Type == EvReload }))
 }

@@ -22,8 +22,11 @@ func (s *Supervisor) setServices(list []services.Service) error {
 		prev[svc.Name] = svc.Version
 	}
 	s.services = list
+	if s.maint != nil {
+		s.maint.servicesChanged = true // applied when the cycle ends
+	}
 	if s.shutdown != nil || s.maint != nil {
-		return nil // applied when the maintenance cycle ends
+		return nil
 	}
 	if err := s.apply(s.withServices(s.fileCfg)); err != nil {
 		return err

@@ -86,7 +86,7 @@ type Supervisor struct {
 
 	loadSource   LoadSource
 	loadInterval time.Duration
-	loadTicker   *time.Ticker // nil while no task uses load_high
+	stopLoad     func() // ends the load sampling; nil while no task uses load_high
 }
 
 type task struct {
@@ -187,8 +187,8 @@ func (s *Supervisor) Run(ctx context.Context) int {
 		}
 		s.reconcile()
 	}
-	if s.loadTicker != nil {
-		s.loadTicker.Stop()
+	if s.stopLoad != nil {
+		s.stopLoad()
 	}
 	if s.shutdown != nil && s.shutdown.timer != nil {
 		s.shutdown.timer.Stop()
