@@ -53,12 +53,19 @@ func (s *Supervisor) monitorDeps(i *instance) monitors.Deps {
 	}
 }
 
-// socketDir holds notify sockets; created on first use.
+// socketDir holds notify sockets; created on first use, and removed with all it
+// holds when procmon ends. "" when it cannot be made: notify monitors then fail.
 func (s *Supervisor) socketDir() string {
 	if s.notifyDir == "" {
 		dir, err := os.MkdirTemp("", "procmon-notify-")
 		if err != nil {
-			dir = os.TempDir()
+			s.log.WithError(err).Error("cannot create the notify socket directory")
+			return ""
+		}
+		// Searchable by all, not listable: a task running as another user must
+		// reach its socket (which is writable by all) by name.
+		if err := os.Chmod(dir, 0o711); err != nil {
+			s.log.WithError(err).Warn("notify socket directory: tasks with user = cannot reach it")
 		}
 		s.notifyDir = dir
 	}

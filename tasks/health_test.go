@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -147,4 +149,48 @@ ready = "sd"
 `)
 	assert.Equal(t, 0, h.wait())
 	assert.Contains(t, h.out.String(), "job | socket=none")
+}
+
+// A task running as another user reaches its notify socket. The helper binary
+// is copied where that user may run it.
+func TestNotifyReadinessOfATaskWithUser(t *testing.T) {
+	dir, err := os.MkdirTemp("", "procmon-helper-") // t.TempDir's parent is closed to other users
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	bin := filepath.Join(dir, "helper")
+	data, err := os.ReadFile(testBinary())
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
+	h := start(t, fmt.Sprintf(`
+[monitors.sd]
+type = "notify"
+
+[tasks.daemon]
+command = [%q]
+env = { %s = "notify" }
+user = "nobody"
+ready = "sd"
+`, bin, helperEnv))
+	h.rec.waitFor(t, is(EvTaskReady, "daemon"))
+}
+
+// Without a socket directory a notify monitor fails; procmon must not take the
+// temporary directory for one and remove it when it ends.
+func TestNoNotifySocketDirectoryRemovesNothing(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "tmp")
+	require.NoError(t, os.WriteFile(notADir, []byte("keep"), 0o644))
+	t.Setenv("TMPDIR", notADir)
+	h := start(t, `
+[monitors.sd]
+type = "notify"
+
+[tasks.daemon]
+command = ["sleep", "1000"]
+ready = "sd"
+start_retries = 0
+`)
+	h.rec.waitFor(t, is(EvStartFailed, "daemon"))
+	h.stop()
+	assert.FileExists(t, notADir)
 }
