@@ -2,18 +2,22 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/procmon/procmon/config"
 )
 
-// usage lists the control commands from the same table as the shell's help.
+// usage lists every subcommand (a test holds it to the dispatch tables); the
+// control commands come from the same table as the shell's help.
 var usage = `usage:
   procmon [-c FILE] [run]              run the supervisor in the foreground
   procmon check [-c FILE] [--what-if NAME]
                                        validate FILE and print the dependency tree
+  procmon exec [FLAGS] -- CMD ARG...   single-command mode, a drop-in for tini
 ` + usageOf(commands, "  procmon ") + `  procmon shell                        interactive control shell (or commands from stdin)
-  procmon version
+  procmon version                      print procmon's version
+  procmon help                         this text (also -h)
 
 -c FILE and -s PATH may stand before or after the subcommand. Control commands
 reach the server on -s PATH, else $PROCMON_SOCKET, else the socket of the
@@ -69,4 +73,16 @@ func parseArgs(argv []string) (args, error) {
 		a.config = config.DefaultPath()
 	}
 	return a, nil
+}
+
+// takesNothing reports arguments given to a subcommand that takes none, in the
+// form of the control commands' usage errors, and is false then (exit 2).
+// Ignoring them would do something else than what was asked: `procmon --json`
+// would start a supervisor.
+func takesNothing(name, synopsis string, rest []string) bool {
+	if len(rest) == 0 {
+		return true
+	}
+	fmt.Fprintf(os.Stderr, "procmon %s: %v\nusage: %s\n", name, unexpected(rest), synopsis)
+	return false
 }

@@ -58,6 +58,17 @@ type usageError string
 
 func (e usageError) Error() string { return string(e) }
 
+// unexpected is the usage error of arguments a command does not take. A flag
+// is named first: a misspelt one is the likelier mistake.
+func unexpected(args []string) usageError {
+	for _, a := range args {
+		if len(a) > 1 && a[0] == '-' && a != "--" {
+			return usageError("unknown flag " + a)
+		}
+	}
+	return usageError(fmt.Sprintf("unexpected arguments %q", args))
+}
+
 // exitStatus ends a command with a code and no message (`ready` when not ready).
 type exitStatus int
 
@@ -121,7 +132,7 @@ func act(action string) func(context.Context, *session, []string) error {
 func global(fn func(*api.Client, context.Context) error) func(context.Context, *session, []string) error {
 	return func(ctx context.Context, s *session, args []string) error {
 		if len(args) > 0 {
-			return usageError(fmt.Sprintf("unexpected arguments %q", args))
+			return unexpected(args)
 		}
 		return fn(s.client, ctx)
 	}
@@ -147,7 +158,7 @@ func runSignal(ctx context.Context, s *session, args []string) error {
 
 func runReady(ctx context.Context, s *session, args []string) error {
 	if len(args) > 0 {
-		return usageError(fmt.Sprintf("unexpected arguments %q", args))
+		return unexpected(args)
 	}
 	names, err := s.client.NotReady(ctx)
 	if err != nil {

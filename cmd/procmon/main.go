@@ -17,31 +17,44 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// subcommands are the commands main runs itself; the others are the control
+// commands. A table rather than a switch, so that a test can hold the usage
+// text to it.
+var subcommands = map[string]func(args) int{
+	"run":     runSupervisor,
+	"check":   check,
+	"exec":    execCommand,
+	"shell":   shell,
+	"version": printVersion,
+	"help":    printUsage,
+}
+
 func run(argv []string) int {
 	a, err := parseArgs(argv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procmon: %v\n%s", err, usage)
 		return 2
 	}
-	switch a.command {
-	case "run":
-		return runSupervisor(a)
-	case "check":
-		return check(a)
-	case "exec":
-		return execCommand(a)
-	case "version":
-		fmt.Println("procmon", version)
-		return 0
-	case "help":
-		fmt.Print(usage)
-		return 0
-	case "shell":
-		return shell(a)
+	if sub, ok := subcommands[a.command]; ok {
+		return sub(a)
 	}
 	if cmd := lookup(a.command); cmd != nil {
 		return control(a, cmd)
 	}
 	fmt.Fprintf(os.Stderr, "procmon: unknown command %q\n%s", a.command, usage)
 	return 2
+}
+
+func printVersion(a args) int {
+	if !takesNothing("version", "procmon version", a.rest) {
+		return 2
+	}
+	fmt.Println("procmon", version)
+	return 0
+}
+
+// printUsage ignores what follows help: `procmon -h run` asks for help too.
+func printUsage(args) int {
+	fmt.Print(usage)
+	return 0
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// errAlreadyRunning is a pidfile that names a live procmon.
+var errAlreadyRunning = errors.New("procmon is already running")
+
 // writePidfile records procmon's pid. A pidfile left by a run that is gone is
 // replaced; one whose pid is a live procmon means another one is running.
 func writePidfile(path string) error {
@@ -15,7 +18,7 @@ func writePidfile(path string) error {
 		return nil
 	}
 	if pid, ok := readPid(path); ok && pid != os.Getpid() && isProcmon(pid) {
-		return fmt.Errorf("pidfile %s: procmon is already running as pid %d", path, pid)
+		return fmt.Errorf("pidfile %s: %w as pid %d", path, errAlreadyRunning, pid)
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {

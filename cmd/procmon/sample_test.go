@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,30 +24,4 @@ func TestSampleConfigurationRuns(t *testing.T) {
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	assert.Equal(t, 0, waitExit(t, cmd, log, 20*time.Second), log.String())
-}
-
-func TestSecondProcmonOnTheSameJournalRefuses(t *testing.T) {
-	dir := t.TempDir()
-	cfg := writeConfig(t, fmt.Sprintf(`
-[procmon]
-journal = "%[1]s/journal"
-socket = ""
-
-[tasks.web]
-command = ["sh", "-c", "echo up; exec sleep 1000"]
-`, dir))
-	first := procmon("-c", cfg)
-	log := startProcmon(t, first)
-	require.Eventually(t, func() bool { return strings.Contains(log.String(), "web | up") }, 10*time.Second, time.Millisecond)
-
-	second := procmon("-c", cfg)
-	out, _ := second.CombinedOutput()
-	assert.Contains(t, string(out), "another procmon")
-	assert.Equal(t, 2, second.ProcessState.ExitCode())
-	journal, err := os.ReadFile(dir + "/journal")
-	require.NoError(t, err)
-	assert.Contains(t, string(journal), `"type":"task_started","task":"web"`)
-
-	require.NoError(t, first.Process.Signal(syscall.SIGTERM))
-	assert.Equal(t, 0, waitExit(t, first, log, 10*time.Second))
 }

@@ -17,8 +17,7 @@ import (
 // shell runs control commands typed at a prompt, or read one a line from a
 // non-terminal stdin so that it can be scripted.
 func shell(a args) int {
-	if len(a.rest) > 0 {
-		fmt.Fprintf(os.Stderr, "procmon shell: unexpected arguments %q\n", a.rest)
+	if !takesNothing("shell", "procmon shell", a.rest) {
 		return 2
 	}
 	s := newSession(a, "")

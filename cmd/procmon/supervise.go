@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/procmon/procmon/api"
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/journal"
 	"github.com/procmon/procmon/services"
 	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
@@ -20,6 +22,9 @@ import (
 // configuration is validated completely before anything starts, and the subreaper
 // is set before the first child exists.
 func runSupervisor(a args) int {
+	if !takesNothing("run", "procmon [-c FILE] [run]", a.rest) {
+		return 2
+	}
 	return superviseWith(func() (*config.Config, error) {
 		cfg, err := config.Load(a.config)
 		if err == nil && a.socket != "" { // -s names the socket to serve, as it names the one to reach
@@ -56,12 +61,12 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	recorders, closeRecorders, reloadRecorders, err := observers(cfg, reaper, log)
 	if err != nil {
 		log.WithError(err).Error("cannot start")
-		return 2
+		return startFailure(err)
 	}
 	defer closeRecorders()
 	if err := writePidfile(cfg.Procmon.Pidfile); err != nil {
 		log.WithError(err).Error("cannot start")
-		return 2
+		return startFailure(err)
 	}
 	defer removePidfile(cfg.Procmon.Pidfile)
 	opts.Config, opts.Reaper, opts.Signals, opts.Log = cfg, reaper, listener.Events(), log
@@ -87,6 +92,18 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 		defer watchServices(dir, sup, log)()
 	}
 	return sup.Run(context.Background())
+}
+
+// startFailure is the exit code of a start refused for err. Another procmon
+// holding the journal or the pidfile is a conflict at run time, exit 1 as one
+// serving the socket is (SPEC 1 keeps 2 for usage and configuration); anything
+// else refused here, a journal path that cannot be opened say, is the
+// configuration's.
+func startFailure(err error) int {
+	if errors.Is(err, journal.ErrLocked) || errors.Is(err, errAlreadyRunning) {
+		return 1
+	}
+	return 2
 }
 
 // watchServices feeds services_dir to the supervisor from a goroutine of its own:
