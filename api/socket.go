@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -18,49 +20,116 @@ type socketFile struct {
 	info     fs.FileInfo // to remove the file on close only if it is still ours
 }
 
-// listenSocket binds path with mode 0600 from the first instant: it binds in a
-// fresh private directory, sets the mode there, then renames the socket into place
-// (which also replaces a stale socket atomically). A socket that a live server
-// still answers on is left alone: two procmons must not share one.
+// maxSocketPath is the longest path a unix socket can have: sun_path holds it
+// and its terminating NUL.
+const maxSocketPath = len(syscall.RawSockaddrUnix{}.Path) - 1
+
+// listenBacklog asks for the longest queue of pending connections; the kernel
+// caps it at net.core.somaxconn, as it does for net.Listen.
+const listenBacklog = 1<<16 - 1
+
+// listenSocket binds path so that no other user can ever connect to it: it binds a
+// temporary name beside path, sets mode 0600 there, and only then listens (before
+// listen(2) every connection is refused), then renames the socket into place,
+// which also replaces a stale socket atomically. The temporary name is exactly as
+// long as path, so every path that fits in sun_path can be used. A socket that a
+// live server still answers on is left alone: two procmons must not share one.
 func listenSocket(path string) (*socketFile, error) {
+	if len(path) > maxSocketPath {
+		return nil, fmt.Errorf("socket %s: the path is %d bytes long, but a unix socket path can have at most %d",
+			path, len(path), maxSocketPath)
+	}
 	if err := checkStale(path); err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
-	tmp, err := os.MkdirTemp(dir, ".procmon-")
-	if err != nil {
-		return nil, fmt.Errorf("socket %s: %w", path, err)
-	}
-	defer os.RemoveAll(tmp)
-	f, err := bindPrivate(filepath.Join(tmp, "s"), path)
+	f, err := bindPrivate(path)
 	if err != nil {
 		return nil, fmt.Errorf("socket %s: %w", path, err)
 	}
 	return f, nil
 }
 
-func bindPrivate(tmpPath, path string) (*socketFile, error) {
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmpPath, Net: "unix"})
+func bindPrivate(path string) (*socketFile, error) {
+	l, tmp, err := listenTemp(path)
 	if err != nil {
 		return nil, err
 	}
-	l.SetUnlinkOnClose(false) // the file moves away from the name the listener knows
-	err = os.Chmod(tmpPath, 0o600)
-	if err == nil {
-		err = os.Rename(tmpPath, path)
+	if err := os.Rename(tmp, path); err != nil {
+		l.Close()
+		os.Remove(tmp)
+		return nil, err
 	}
-	var info fs.FileInfo
-	if err == nil {
-		info, err = os.Lstat(path)
-	}
+	info, err := os.Lstat(path)
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
 	return &socketFile{path: path, listener: l, info: info}, nil
+}
+
+// listenTemp binds a temporary name beside path and listens on it once it is
+// private. net.ListenUnix cannot set the mode between bind(2) and listen(2),
+// hence the system calls.
+func listenTemp(path string) (*net.UnixListener, string, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, "", os.NewSyscallError("socket", err)
+	}
+	sock := os.NewFile(uintptr(fd), path)
+	defer sock.Close() // net.FileListener works on its own copy
+	tmp, err := bindTemp(fd, path)
+	if err != nil {
+		return nil, "", err
+	}
+	err = listenPrivate(fd, tmp)
+	var l net.Listener
+	if err == nil {
+		l, err = net.FileListener(sock)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return nil, "", err
+	}
+	return l.(*net.UnixListener), tmp, nil
+}
+
+// listenPrivate makes the bound socket 0600 before anyone can connect to it.
+func listenPrivate(fd int, tmp string) error {
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return err
+	}
+	return os.NewSyscallError("listen", syscall.Listen(fd, listenBacklog))
+}
+
+// bindTemp binds fd to a random name beside path, of the same length. bind(2)
+// fails on a name that exists, so the name it gets is ours alone.
+func bindTemp(fd int, path string) (string, error) {
+	for range 100 {
+		tmp := tempName(path)
+		err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: tmp})
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return tmp, os.NewSyscallError("bind", err)
+		}
+	}
+	return "", errors.New("no free temporary name beside it")
+}
+
+// tempName is path with its last element replaced by random letters and digits,
+// behind a dot to keep it out of listings when the element is long enough.
+func tempName(path string) string {
+	const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	dir := strings.LastIndexByte(path, '/') + 1
+	name := make([]byte, len(path)-dir)
+	for i := range name {
+		name[i] = chars[rand.IntN(len(chars))]
+	}
+	if len(name) > 1 {
+		name[0] = '.'
+	}
+	return path[:dir] + string(name)
 }
 
 // checkStale refuses a path held by a live server or by something that is not a

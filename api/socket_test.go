@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,11 +24,46 @@ func TestSocketIsPrivateAndRemovedOnClose(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 	entries, err := os.ReadDir(filepath.Dir(sock))
 	require.NoError(t, err)
-	assert.Len(t, entries, 1, "the private bind directory is gone")
+	assert.Len(t, entries, 1, "no temporary name is left")
 
 	require.NoError(t, s.Close(context.Background()))
 	_, err = os.Lstat(sock)
 	assert.True(t, os.IsNotExist(err), "socket file left behind")
+}
+
+// pathOfLength builds a socket path of exactly n bytes ending in name, padded
+// with a directory under a short fresh one in /tmp (t.TempDir is too long).
+func pathOfLength(t *testing.T, n int, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pad := n - len(dir) - len("//") - len(name)
+	require.Positive(t, pad)
+	path := filepath.Join(dir, strings.Repeat("d", pad), name)
+	require.Len(t, path, n)
+	return path
+}
+
+func TestSocketPathsUpToTheSunPathLimit(t *testing.T) {
+	// Every split of the 107 bytes between directory and name: the temporary name
+	// must fit wherever the final one does.
+	for _, name := range []string{"s", "pm", "procmon.sock", strings.Repeat("n", 80)} {
+		sock := pathOfLength(t, 107, name)
+		serve(t, Options{Engine: newFakeEngine(), Socket: sock})
+		_, err := NewClient(sock).Status(context.Background(), "")
+		assert.NoError(t, err, "name %q", name)
+		entries, err := os.ReadDir(filepath.Dir(sock))
+		require.NoError(t, err)
+		assert.Len(t, entries, 1, "no temporary name is left beside %q", name)
+	}
+}
+
+func TestSocketPathTooLongIsRefused(t *testing.T) {
+	sock := pathOfLength(t, 108, "procmon.sock")
+	_, err := Listen(Options{Engine: newFakeEngine(), Socket: sock, Log: quietLog()})
+	require.EqualError(t, err, "socket "+sock+": the path is 108 bytes long, but a unix socket path can have at most 107")
+	assert.NoDirExists(t, filepath.Dir(sock), "refused before anything is created")
 }
 
 func TestStaleSocketOfADeadProcmonIsReplaced(t *testing.T) {

@@ -257,6 +257,18 @@ func TestMonitorUseAllowed(t *testing.T) {
 		`[tasks.a]`, `command = "a"`, `ready = ["both"]`, `monitors = ["live", "f"]`))
 }
 
+func TestOneNotifyPerTaskAllowed(t *testing.T) {
+	// Each task's ready list builds its own instance: one notify monitor may serve
+	// many tasks, and a task may have other readiness checks beside it.
+	mustParse(t, tomlLines(
+		`[monitors.n]`, `type = "notify"`,
+		`[monitors.p]`, `type = "port_in_use"`, `address = "127.0.0.1:1"`,
+		`[monitors.r]`, `type = "retry"`, `monitor = "n"`,
+		`[monitors.either]`, `type = "any"`, `monitors = ["r", "p"]`,
+		`[tasks.a]`, `command = "a"`, `ready = ["n", "p"]`,
+		`[tasks.b]`, `command = "b"`, `ready = ["either", "p"]`))
+}
+
 func TestAllErrorsReported(t *testing.T) {
 	_, err := Parse("t.toml", []byte(tomlLines(
 		`[tasks.web]`,

@@ -17,6 +17,9 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range invalidCases {
 		f.Add(tc.src)
 	}
+	for _, tc := range misshapenCases {
+		f.Add(tc.src)
+	}
 	f.Add("")
 	f.Add("[tasks.a]\ncommand = \"${X:-${Y:-$$}}\"\n")
 	f.Add("notify = [{type = \"exec\", command = \"x\", zz = 1}]\n")

@@ -141,6 +141,12 @@ var invalidCases = []struct {
 		`t.toml:2: tasks.web: must be a table ([tasks.web]), not a string`},
 	{"notify not an array", tomlLines(`[notify]`, `type = "exec"`),
 		`t.toml:1: notify: must be an array of tables ([[notify]]), not a table`},
+	{"monitors not a table", tomlLines(`monitors = 5`),
+		`t.toml:1: monitors: must be a table of [monitors.NAME] tables, not an integer`},
+	{"monitor not a table", tomlLines(`[monitors]`, `up = ["notify"]`),
+		`t.toml:2: monitors.up: must be a table ([monitors.up]), not an array`},
+	{"procmon not a table", tomlLines(`procmon = "quiet"`),
+		`t.toml:1: procmon: must be a table ([procmon]), not a string`},
 	{"unknown monitor", tomlLines(`[monitors.redis-up]`, `type = "notify"`, `[tasks.web]`, `command = "w"`, `ready = ["redis-pu"]`),
 		`t.toml:5: tasks.web.ready: unknown monitor "redis-pu" (did you mean "redis-up"?)`},
 	{"unknown monitor in retry", tomlLines(`[monitors.r]`, `type = "retry"`, `monitor = "nope"`),
@@ -171,6 +177,21 @@ var invalidCases = []struct {
 		`t.toml:8: tasks.web.monitors: monitor "r" cannot be used in monitors: it wraps notify monitor "n", which can only be used in ready`},
 	{"notify in wait_for", tomlLines(`[monitors.n]`, `type = "notify"`, `[tasks.web]`, `command = "w"`, `wait_for = "n"`),
 		`t.toml:5: tasks.web.wait_for: notify monitor "n" can only be used in ready`},
+	{"two notify in ready", tomlLines(
+		`[monitors.a]`, `type = "notify"`, `[monitors.b]`, `type = "notify"`,
+		`[tasks.web]`, `command = "w"`, `ready = ["a", "b"]`),
+		`t.toml:7: tasks.web.ready: more than one notify monitor (a and b): each would set NOTIFY_SOCKET for the same process, which keeps only the last, so only that one could ever see READY=1`},
+	{"notify in ready and wrapped in another entry", tomlLines(
+		`[monitors.a]`, `type = "notify"`, `[monitors.b]`, `type = "notify"`,
+		`[monitors.r]`, `type = "retry"`, `monitor = "b"`,
+		`[tasks.web]`, `command = "w"`, `ready = ["a", "r"]`),
+		`t.toml:10: tasks.web.ready: more than one notify monitor (a and r -> b):`},
+	{"one notify reached twice through wrappers", tomlLines(
+		`[monitors.n]`, `type = "notify"`,
+		`[monitors.r]`, `type = "retry"`, `monitor = "n"`,
+		`[monitors.both]`, `type = "all"`, `monitors = ["n", "r"]`,
+		`[tasks.web]`, `command = "w"`, `ready = "both"`),
+		`t.toml:11: tasks.web.ready: more than one notify monitor (both -> n and both -> r -> n):`},
 	{"monitor without type", tomlLines(`[monitors.m]`, `url = "http://x"`),
 		`t.toml:1: monitors.m: missing type (one of all, any, exec, fail, http, notify, port_available, port_in_use, redis, retry)`},
 	{"monitor bad type", tomlLines(`[monitors.m]`, `type = "htp"`),
@@ -223,6 +244,62 @@ var invalidCases = []struct {
 		`t.toml:2: procmon.http: invalid address "8080": must be host:port`},
 	{"honeycomb bad sample rate", tomlLines(`[honeycomb]`, `sample_rate = 0`),
 		`t.toml:2: honeycomb.sample_rate: must be 1 or more, not 0`},
+}
+
+// misshapenCases each hold a table of the wrong shape among other mistakes: the
+// shape is one error among the others, and what names the misshapen table is no
+// error of its own. The fuzz corpus is seeded from them too.
+var misshapenCases = []struct {
+	name string
+	src  string
+	want []string
+}{
+	{"monitors not a table", tomlLines(
+		`monitors = 5`, `[tasks.web]`, `command = "w"`, `ready = ["up"]`, `stop_signal = "NOPE"`),
+		[]string{
+			`t.toml:1: monitors: must be a table of [monitors.NAME] tables, not an integer`,
+			`t.toml:5: tasks.web.stop_signal: unknown signal "NOPE"`,
+		}},
+	{"tasks not a table", tomlLines(
+		`tasks = "x"`, `[procmon]`, `log_level = "loud"`, `[monitors.m]`, `type = "htp"`),
+		[]string{
+			`t.toml:1: tasks: must be a table of [tasks.NAME] tables, not a string`,
+			`t.toml:3: procmon.log_level: invalid value "loud": must be "debug", "info", "warn" or "error"`,
+			`t.toml:5: monitors.m.type: invalid value "htp": must be "all", "any", "exec", "fail", "http", "notify", "port_available", "port_in_use", "redis" or "retry" (did you mean "http"?)`,
+		}},
+	{"task not a table", tomlLines(
+		`[tasks]`, `db = 5`, `[tasks.web]`, `command = "w"`, `parent = "db"`, `start_time = "soon"`),
+		[]string{
+			`t.toml:2: tasks.db: must be a table ([tasks.db]), not an integer`,
+			`t.toml:6: tasks.web.start_time: invalid duration "soon" (use a Go duration such as "10s", "1m30s")`,
+		}},
+	{"monitor not a table", tomlLines(
+		`[monitors]`, `up = "notify"`, `[tasks.web]`, `command = "w"`, `ready = "up"`, `colour = "red"`),
+		[]string{
+			`t.toml:2: monitors.up: must be a table ([monitors.up]), not a string`,
+			`t.toml:6: tasks.web.colour: unknown key "colour"`,
+		}},
+	{"every section misshapen", tomlLines(
+		`procmon = 1`, `maintenance = "backup"`, `notify = 5`, `honeycomb = []`,
+		`[tasks.web]`, `type = "service"`),
+		[]string{
+			`t.toml:1: procmon: must be a table ([procmon]), not an integer`,
+			`t.toml:2: maintenance: must be a table ([maintenance]), not a string`,
+			`t.toml:3: notify: must be an array of tables ([[notify]]), not an integer`,
+			`t.toml:4: honeycomb: must be a table ([honeycomb]), not an array`,
+			`t.toml:5: tasks.web: missing command`,
+		}},
+}
+
+func TestMisshapenTableIsOneErrorAmongOthers(t *testing.T) {
+	for _, tc := range misshapenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse("t.toml", []byte(tc.src), testLookup)
+			require.Error(t, err)
+			assert.Nil(t, cfg)
+			assert.Equal(t, strings.Join(tc.want, "\n"), err.Error())
+		})
+	}
 }
 
 func TestParseInvalid(t *testing.T) {

@@ -8,13 +8,13 @@ import (
 
 // checkShapes verifies that the top-level tables have the shape the raw structs
 // need. The decoder would otherwise stop at the first mismatch or, for some
-// (`tasks = 5`), silently ignore it.
-func (l *loader) checkShapes(doc map[string]any) bool {
-	before := len(l.errs)
+// (`tasks = 5`), silently ignore it. What it rejects is left out of decoding, so
+// that the rest of the file is still validated.
+func (l *loader) checkShapes(doc map[string]any) {
 	for _, name := range []string{"procmon", "maintenance", "honeycomb"} {
 		if v, ok := doc[name]; ok {
 			if _, isTable := v.(map[string]any); !isTable {
-				l.errorf(toml.Key{name}, "must be a table ([%s]), not %s", name, tomlType(v))
+				l.misshapenAt(toml.Key{name}, "must be a table ([%s]), not %s", name, tomlType(v))
 			}
 		}
 	}
@@ -22,9 +22,8 @@ func (l *loader) checkShapes(doc map[string]any) bool {
 		l.checkTableOfTables(name, doc[name])
 	}
 	if v, ok := doc["notify"]; ok && !isTableArray(v) {
-		l.errorf(toml.Key{"notify"}, "must be an array of tables ([[notify]]), not %s", tomlType(v))
+		l.misshapenAt(toml.Key{"notify"}, "must be an array of tables ([[notify]]), not %s", tomlType(v))
 	}
-	return len(l.errs) == before
 }
 
 func (l *loader) checkTableOfTables(name string, v any) {
@@ -33,14 +32,27 @@ func (l *loader) checkTableOfTables(name string, v any) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		l.errorf(toml.Key{name}, "must be a table of [%s.NAME] tables, not %s", name, tomlType(v))
+		l.misshapenAt(toml.Key{name}, "must be a table of [%s.NAME] tables, not %s", name, tomlType(v))
 		return
 	}
 	for _, k := range sortedKeys(m) {
 		if _, ok := m[k].(map[string]any); !ok {
-			l.errorf(toml.Key{name, k}, "must be a table ([%s.%s]), not %s", name, k, tomlType(m[k]))
+			l.misshapenAt(toml.Key{name, k}, "must be a table ([%s.%s]), not %s", name, k, tomlType(m[k]))
 		}
 	}
+}
+
+// misshapenAt reports a value of the wrong shape and marks it to be left out.
+func (l *loader) misshapenAt(key toml.Key, format string, args ...any) {
+	l.errorf(key, format, args...)
+	l.misshapen[key.String()] = true
+}
+
+// isMisshapen tells whether checkShapes rejected the value at key. Such a value
+// exists, even though it cannot be used: a task naming a misshapen parent or
+// monitor has no error of its own.
+func (l *loader) isMisshapen(key ...string) bool {
+	return l.misshapen[toml.Key(key).String()]
 }
 
 func isTableArray(v any) bool {

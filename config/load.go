@@ -27,7 +27,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	l := &loader{file: file, lookup: lookup}
+	l := &loader{file: file, lookup: lookup, misshapen: map[string]bool{}}
 	cfg := l.parse(string(data))
 	if len(l.errs) > 0 {
 		l.errs.sort()
@@ -62,8 +62,9 @@ func DefaultSocket() string {
 }
 
 // parse decodes src twice: first generically, which only fails on TOML syntax and
-// lets checkShapes vet the table layout the typed decode depends on, then into
-// the raw structs, whose metadata reveals unknown keys.
+// lets checkShapes vet the table layout the typed decode depends on, then table by
+// table into the raw structs, leaving out what checkShapes rejected; the metadata
+// of that second decode reveals unknown keys.
 func (l *loader) parse(src string) *Config {
 	var generic map[string]any
 	if _, err := toml.Decode(src, &generic); err != nil {
@@ -71,18 +72,63 @@ func (l *loader) parse(src string) *Config {
 		return nil
 	}
 	l.lines = indexLines(src)
-	if !l.checkShapes(generic) {
-		return nil
-	}
-	var raw rawFile
-	md, err := toml.Decode(src, &raw)
+	l.checkShapes(generic)
+	var sections map[string]toml.Primitive
+	md, err := toml.Decode(src, &sections)
 	if err != nil {
-		// checkShapes should have caught whatever the decoder trips on.
+		// The generic decode accepted src; whatever fails here is reported as it is.
 		l.errs = append(l.errs, &Error{File: l.file, Msg: err.Error(), err: err})
 		return nil
 	}
+	raw := l.decodeSections(&md, sections)
 	l.unknownKeys(md)
-	return l.build(&raw)
+	return l.build(raw)
+}
+
+// decodeSections fills the raw structs from the top-level tables that have the
+// right shape; the others stay empty, as if absent.
+func (l *loader) decodeSections(md *toml.MetaData, sections map[string]toml.Primitive) *rawFile {
+	raw := &rawFile{}
+	section := func(name string, dst any) {
+		if p, ok := sections[name]; ok && !l.isMisshapen(name) {
+			l.decode(md, p, toml.Key{name}, dst)
+		}
+	}
+	section("procmon", &raw.Procmon)
+	section("maintenance", &raw.Maintenance)
+	section("notify", &raw.Notify)
+	section("honeycomb", &raw.Honeycomb)
+	var tasks, monitors map[string]toml.Primitive
+	section("tasks", &tasks)
+	section("monitors", &monitors)
+	raw.Tasks = decodeEntries[rawTask](l, md, "tasks", tasks)
+	raw.Monitors = decodeEntries[rawMonitor](l, md, "monitors", monitors)
+	return raw
+}
+
+// decodeEntries decodes the [SECTION.NAME] tables that have the right shape.
+func decodeEntries[T any](l *loader, md *toml.MetaData, section string, entries map[string]toml.Primitive) map[string]*T {
+	out := make(map[string]*T, len(entries))
+	for name, p := range entries {
+		if l.isMisshapen(section, name) {
+			continue
+		}
+		entry := new(T)
+		if l.decode(md, p, toml.Key{section, name}, entry) {
+			out[name] = entry
+		}
+	}
+	return out
+}
+
+// decode decodes one table; checkShapes should have caught whatever the decoder
+// trips on, so an error here is reported as it is.
+func (l *loader) decode(md *toml.MetaData, p toml.Primitive, key toml.Key, dst any) bool {
+	err := md.PrimitiveDecode(p, dst)
+	if err != nil {
+		l.errs = append(l.errs, &Error{File: l.file, Line: l.lines.lineOf(key), Key: key.String(), Msg: err.Error(), err: err})
+	}
+	return err == nil
 }
 
 var duplicateKey = regexp.MustCompile(`^Key '(.*)' has already been defined\.?$`)
@@ -144,6 +190,7 @@ func (l *loader) build(raw *rawFile) *Config {
 	l.validateMonitorRefs(sortedKeys(raw.Monitors), cfg.Tasks, cfg.Monitors)
 	l.validateMonitorCycles(cfg.Monitors)
 	l.validateMonitorUse(cfg.Tasks, cfg.Monitors)
+	l.validateNotifyUse(cfg.Tasks, cfg.Monitors)
 	if len(l.errs) > 0 {
 		return nil
 	}

@@ -22,7 +22,9 @@ func (l *loader) validateParents(raw map[string]*rawTask, tasks map[string]*Task
 			case p == name:
 				l.errorf(key, "task %q cannot be its own parent", name)
 			case tasks[p] == nil:
-				l.errorf(key, "unknown parent %q%s", p, didYouMean(p, names))
+				if !l.isMisshapen("tasks", p) {
+					l.errorf(key, "unknown parent %q%s", p, didYouMean(p, names))
+				}
 			default:
 				edges[name] = append(edges[name], p)
 			}
@@ -46,15 +48,19 @@ func taskMonitorLists(t *Task) []struct {
 
 // validateMonitorRefs reports names of monitors that do not exist. known holds
 // every [monitors.NAME], even those too broken to build, so that one bad table
-// does not also make each of its users an error.
+// does not also make each of its users an error; for the same reason, names are
+// not judged at all when the monitors table itself has the wrong shape.
 func (l *loader) validateMonitorRefs(known []string, tasks map[string]*Task, monitors map[string]*Monitor) {
+	if l.isMisshapen("monitors") {
+		return
+	}
 	isKnown := map[string]bool{}
 	for _, n := range known {
 		isKnown[n] = true
 	}
 	check := func(key toml.Key, names ...string) {
 		for _, n := range names {
-			if !isKnown[n] {
+			if !isKnown[n] && !l.isMisshapen("monitors", n) {
 				l.errorf(key, "unknown monitor %q%s", n, didYouMean(n, known))
 			}
 		}
@@ -161,4 +167,55 @@ func findWrapped(monitors map[string]*Monitor, name, typ string) string {
 		return ""
 	}
 	return walk(name)
+}
+
+// validateNotifyUse reports a ready list that reaches more than one notify monitor,
+// directly or through wrappers, the same one reached twice included: each gets its
+// own socket and sets NOTIFY_SOCKET for the same process, whose environment keeps
+// only the last, so the others could never see READY=1.
+func (l *loader) validateNotifyUse(tasks map[string]*Task, monitors map[string]*Monitor) {
+	reach := notifyReach{monitors: monitors, memo: map[string][]string{}}
+	for _, name := range sortedKeys(tasks) {
+		var paths []string
+		for _, ref := range tasks[name].Ready {
+			paths = append(paths, reach.from(ref)...)
+		}
+		if len(paths) > 1 {
+			l.errorf(toml.Key{"tasks", name, "ready"}, "more than one notify monitor (%s and %s): each would set "+
+				"NOTIFY_SOCKET for the same process, which keeps only the last, so only that one could ever see READY=1",
+				paths[0], paths[1])
+		}
+	}
+}
+
+// notifyReach lists the paths from a monitor to the notify monitors it reaches
+// ("both -> r -> n"), one per way through the wrappers. Two are enough to tell a
+// conflict, so no list grows longer, and each monitor is walked once, however many
+// wrappers share it.
+type notifyReach struct {
+	monitors map[string]*Monitor
+	memo     map[string][]string
+}
+
+func (r notifyReach) from(name string) []string {
+	if paths, ok := r.memo[name]; ok {
+		return paths
+	}
+	r.memo[name] = nil // a cycle, reported elsewhere, must not recurse forever
+	m := r.monitors[name]
+	var paths []string
+	switch {
+	case m == nil:
+	case m.Type == "notify":
+		paths = []string{name}
+	default:
+		for _, c := range wrappedMonitors(m) {
+			for _, p := range r.from(c) {
+				paths = append(paths, name+" -> "+p)
+			}
+		}
+	}
+	paths = paths[:min(len(paths), 2)]
+	r.memo[name] = paths
+	return paths
 }

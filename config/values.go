@@ -15,10 +15,11 @@ import (
 // keeps its default otherwise; each problem becomes one Error, and the caller
 // carries on to find the next.
 type loader struct {
-	file   string
-	lines  *lineIndex
-	lookup func(string) (string, bool)
-	errs   Errors
+	file      string
+	lines     *lineIndex
+	lookup    func(string) (string, bool)
+	errs      Errors
+	misshapen map[string]bool // key paths that checkShapes left out of decoding
 }
 
 func (l *loader) errorf(key toml.Key, format string, args ...any) {

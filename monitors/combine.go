@@ -8,9 +8,11 @@ import (
 )
 
 // combinator runs several monitors at once, each on its own schedule, and folds
-// their latest results with decide (allOf or anyOf). Every child report that allows
-// a verdict yields one, so a retry around an all or any counts one failure per
-// failing child report.
+// their latest results with decide (allOf or anyOf). A child report yields the
+// verdict only when the child's fresh result agrees with it: a healthy child's
+// report while a sibling keeps an all failing is no new failure of the all, and a
+// retry around it must not count it as one. So a retry counts one failure per
+// check that finds the combination failing.
 type combinator struct {
 	name     string
 	children []Monitor
@@ -53,7 +55,7 @@ func (c *combinator) Run(ctx context.Context, t Target, report func(error)) {
 			continue
 		}
 		state[r.i] = latest{seen: true, err: r.err}
-		if decided, err := c.decide(c.name, state); decided {
+		if decided, err := c.decide(c.name, state); decided && (err == nil) == (r.err == nil) {
 			report(err)
 		}
 	}

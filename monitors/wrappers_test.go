@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
@@ -139,10 +141,9 @@ func TestAllRun(t *testing.T) {
 	b.push(nil)
 	a.push(fmt.Errorf("a: down"))
 	b.push(fmt.Errorf("b: down"))
-	a.push(nil)
+	a.push(nil) // b still fails: no news about the combination
 	b.push(nil)
-	assert.Equal(t, []string{"ok", "both: a: down", "both: a: down", "both: b: down", "ok"},
-		messages(rec.waitLen(t, 5)))
+	assert.Equal(t, []string{"ok", "both: a: down", "both: a: down", "ok"}, messages(rec.waitLen(t, 4)))
 }
 
 func TestAnyRun(t *testing.T) {
@@ -151,10 +152,38 @@ func TestAnyRun(t *testing.T) {
 	a.push(fmt.Errorf("a: down")) // no verdict until b has reported
 	b.push(fmt.Errorf("b: down"))
 	a.push(nil)
-	b.push(fmt.Errorf("b: down"))
+	b.push(fmt.Errorf("b: down")) // a still succeeds: no news about the combination
 	a.push(fmt.Errorf("a: down"))
-	assert.Equal(t, []string{"either: none succeeded: a: down; b: down", "ok", "ok",
-		"either: none succeeded: a: down; b: down"}, messages(rec.waitLen(t, 4)))
+	assert.Equal(t, []string{"either: none succeeded: a: down; b: down", "ok",
+		"either: none succeeded: a: down; b: down"}, messages(rec.waitLen(t, 3)))
+}
+
+// A retry around an all counts the checks that find the all failing, not the
+// reports of its healthy member, which is probed far more often than the failing
+// command runs.
+func TestRetryAroundAllCountsOnlyItsFailures(t *testing.T) {
+	open, _ := ports(t)
+	runs := filepath.Join(t.TempDir(), "runs")
+	healthy := leaf("port_in_use")
+	healthy.Address = []string{open}
+	healthy.Interval = time.Millisecond
+	failing := leaf("exec")
+	failing.Command = []string{"sh", "-c", `echo run >> "$1"; exit 1`, "sh", runs}
+	failing.Interval = 50 * time.Millisecond
+	defs := map[string]*config.Monitor{
+		"healthy": healthy,
+		"failing": failing,
+		"both":    {Type: "all", Children: []string{"healthy", "failing"}},
+		"again":   {Type: "retry", Monitor: "both", Retries: 3},
+	}
+	rec, _ := run(t, build(t, "again", defs, testDeps(t)), Target{Mode: Steady})
+	first := rec.waitLen(t, 1)[0]
+	require.Error(t, first)
+	assert.Contains(t, first.Error(), "again: 4 consecutive failures: both: failing: command sh: exit code 1")
+	data, err := os.ReadFile(runs)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, strings.Count(string(data), "run\n"), 4,
+		"the retry gave up before the failing command had run 4 times")
 }
 
 func TestNewErrors(t *testing.T) {
