@@ -43,7 +43,11 @@ func newExec(def *config.Monitor, deps Deps) (checker, error) {
 	if deps.Start == nil {
 		return nil, errors.New("no process starter (Deps.Start is nil)")
 	}
-	return &execCheck{argv: def.Command, env: deps.Env, dir: deps.Dir, start: deps.Start}, nil
+	var env []string // nil: procmon's own
+	if deps.Env != nil {
+		env = deps.Env()
+	}
+	return &execCheck{argv: def.Command, env: env, dir: deps.Dir, start: deps.Start}, nil
 }
 
 func (e *execCheck) check(ctx context.Context) error {

@@ -51,7 +51,7 @@ func TestExecExitCodes(t *testing.T) {
 
 func TestExecEnvAndDir(t *testing.T) {
 	deps := testDeps(t)
-	deps.Env = []string{"PROBE=yes", "PATH=/usr/bin:/bin"}
+	deps.Env = func() []string { return []string{"PROBE=yes", "PATH=/usr/bin:/bin"} }
 	deps.Dir = t.TempDir()
 	dir, err := unix.Getwd()
 	require.NoError(t, err)

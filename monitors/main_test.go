@@ -167,7 +167,8 @@ func quietLog() (logrus.FieldLogger, *logtest.Hook) {
 
 func testDeps(t *testing.T) Deps {
 	log, _ := quietLog()
-	return Deps{Start: reaper.Start, SocketDir: t.TempDir(), Log: log}
+	dir := t.TempDir()
+	return Deps{Start: reaper.Start, SocketDir: func() string { return dir }, Log: log}
 }
 
 // leaf is a definition with fast test timings.

@@ -46,9 +46,12 @@ const (
 // Deps are what checks need from the engine.
 type Deps struct {
 	Start     signals.StartFunc  // Reaper.Start
-	Env       []string           // environment for exec checks (the task's environment)
-	Dir       string             // working dir for exec checks
-	SocketDir string             // where notify monitors create their datagram socket
+	// The task's environment, for exec checks, and where notify monitors create
+	// their datagram socket: asked for only by the monitors that use them, on
+	// the goroutine calling New, as making them costs (a directory, say).
+	Env       func() []string
+	Dir       string // working dir for exec checks
+	SocketDir func() string
 	Log       logrus.FieldLogger // nil = discard
 }
 

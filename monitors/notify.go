@@ -38,7 +38,11 @@ type notify struct {
 
 // newNotify creates the socket at once, since the task's environment, built before
 // the spawn, must name it.
-func newNotify(name, dir string, log logrus.FieldLogger) (node, error) {
+func newNotify(name string, socketDir func() string, log logrus.FieldLogger) (node, error) {
+	var dir string
+	if socketDir != nil {
+		dir = socketDir()
+	}
 	if dir == "" {
 		return nil, fmt.Errorf("monitor %q: no socket directory (Deps.SocketDir is empty)", name)
 	}

@@ -97,10 +97,10 @@ func TestNotifyClose(t *testing.T) {
 
 func TestNotifySocketDir(t *testing.T) {
 	deps := testDeps(t)
-	deps.SocketDir = ""
+	deps.SocketDir = func() string { return "" }
 	_, err := New("up", notifyDefs(), deps)
 	assert.ErrorContains(t, err, "SocketDir")
-	deps.SocketDir = "/" + strings.Repeat("d", 100)
+	deps.SocketDir = func() string { return "/" + strings.Repeat("d", 100) }
 	_, err = New("up", notifyDefs(), deps)
 	assert.ErrorContains(t, err, "longer than")
 }

@@ -219,7 +219,7 @@ func TestNewErrors(t *testing.T) {
 		assert.ErrorContains(t, err, want, name)
 		assert.Nil(t, m, name)
 	}
-	entries, err := os.ReadDir(deps.SocketDir)
+	entries, err := os.ReadDir(deps.SocketDir())
 	require.NoError(t, err)
 	assert.Empty(t, entries, "a failed New closes the sockets it created")
 }
@@ -243,5 +243,5 @@ func TestEnvironThroughWrappers(t *testing.T) {
 	Close(m)
 	assert.NoFileExists(t, path)
 	assert.Nil(t, Environ(build(t, "plain", defs, deps)))
-	assert.True(t, strings.HasPrefix(path, deps.SocketDir))
+	assert.True(t, strings.HasPrefix(path, deps.SocketDir()))
 }

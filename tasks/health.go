@@ -46,9 +46,9 @@ type namedMonitor struct {
 func (s *Supervisor) monitorDeps(i *instance) monitors.Deps {
 	return monitors.Deps{
 		Start:     s.reaper.Start,
-		Env:       taskEnv(s.baseEnv, i.task.cfg, i.index, nil),
+		Env:       func() []string { return taskEnv(s.baseEnv, i.task.cfg, i.index, nil) },
 		Dir:       i.task.cfg.Dir,
-		SocketDir: s.socketDir(),
+		SocketDir: s.socketDir,
 		Log:       s.log.WithField("task", i.task.cfg.Name).WithField("instance", i.index),
 	}
 }

@@ -194,3 +194,20 @@ start_retries = 0
 	h.stop()
 	assert.FileExists(t, notADir)
 }
+
+// Only notify monitors need the socket directory: other checks make none.
+func TestNoNotifySocketDirectoryForOtherMonitors(t *testing.T) {
+	addr := freePort()
+	h := start(t, fmt.Sprintf(`
+[monitors.listening]
+type = "port_in_use"
+address = %q
+
+%s
+ready = "listening"
+`, addr, helperTask("server", "listen", addr)))
+	h.rec.waitFor(t, is(EvTaskReady, "server"))
+	var dir string
+	h.sup.Do(func() { dir = h.sup.notifyDir })
+	assert.Empty(t, dir)
+}
