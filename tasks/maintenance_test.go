@@ -136,18 +136,22 @@ command = ["sleep", "1000"]
 // A process the command left outside its group still writes to the command's
 // output after the cycle: the file stays open until the last writer is gone.
 func TestMaintenanceOutputOutlivesTheCommand(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "backup.log")
+	dir := t.TempDir()
+	out, detached, gate := filepath.Join(dir, "backup.log"), filepath.Join(dir, "detached"), filepath.Join(dir, "gate")
+	// The command ends only once its child is in a session of its own (out of
+	// reach of the group's SIGKILL); the child writes once the cycle is over.
 	h := start(t, fmt.Sprintf(`
 [tasks.db]
 command = ["sleep", "1000"]
 
 [maintenance]
-command = ["sh", "-c", "echo early; setsid -f sh -c 'sleep 0.2; echo late'"]
+command = ["sh", "-c", "echo early; setsid -f sh -c 'touch \"$0\"; while [ ! -e \"$1\" ]; do sleep 0.01; done; echo late' \"$0\" \"$1\"; while [ ! -e \"$0\" ]; do sleep 0.01; done", %q, %q]
 stdout = %q
-`, out))
+`, detached, gate, out))
 	h.rec.waitFor(t, is(EvTaskReady, "db"))
 	hup(h)
 	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
 	require.Eventually(t, func() bool {
 		b, _ := os.ReadFile(out)
 		return string(b) == "early\nlate\n"
