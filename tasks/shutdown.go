@@ -6,6 +6,7 @@ import (
 )
 
 type shutdownState struct {
+	began      time.Time
 	timer      interface{ Stop() bool }
 	interrupts int // SIGINTs and SIGTERMs received: the second kills what remains
 }
@@ -17,12 +18,25 @@ func (s *Supervisor) beginShutdown(code int) {
 		return
 	}
 	s.exitCode = code
-	s.shutdown = &shutdownState{}
+	s.shutdown = &shutdownState{began: time.Now()}
 	s.emit(Event{Type: EvShutdownStarted})
 	s.stopMaintenance()
 	if d := s.cfg.Procmon.ShutdownTimeout; d > 0 {
 		s.shutdown.timer = s.after(d, timerEvent{kind: timerShutdown})
 	}
+}
+
+// ShutdownDeadline is when shutdown_timeout, counted from the start of the
+// shutdown, runs out: what procmon still does after Run (flushing its observers)
+// must end by then, or the orchestrator's kill cuts it short. False when Run
+// returned without a shutdown (every task ended by itself) or with no timeout.
+// Call it once Run has returned.
+func (s *Supervisor) ShutdownDeadline() (time.Time, bool) {
+	d := s.cfg.Procmon.ShutdownTimeout
+	if s.shutdown == nil || d <= 0 {
+		return time.Time{}, false
+	}
+	return s.shutdown.began.Add(d), true
 }
 
 // onShutdownSignal begins a graceful shutdown, or joins the one under way (a

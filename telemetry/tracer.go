@@ -134,18 +134,25 @@ func (t *Tracer) Observe(ev tasks.Event) {
 	}
 }
 
-// Close ends the trace if procmon_stopped has not, and waits (a few seconds at
-// most) for the last spans to be sent. Safe to call twice.
-func (t *Tracer) Close() {
+// CloseBy ends the trace if procmon_stopped has not, and waits for the last
+// spans to be sent: a few seconds at most, and not past deadline (when not zero),
+// the end of procmon's shutdown budget. Safe to call twice.
+func (t *Tracer) CloseBy(deadline time.Time) {
 	if t == nil || t.client == nil {
 		return
 	}
 	t.mu.Lock()
 	t.finish(time.Now())
 	t.mu.Unlock()
+	wait := closeWait
+	if !deadline.IsZero() {
+		wait = min(wait, time.Until(deadline))
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	select {
 	case <-t.flushed:
-	case <-time.After(closeWait):
+	case <-timer.C:
 		t.log.Warn("honeycomb: the last spans were not sent in time")
 	}
 }

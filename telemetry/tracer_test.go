@@ -122,8 +122,8 @@ func TestTracerSendsOneTraceOfSpans(t *testing.T) {
 	} {
 		tr.Observe(ev)
 	}
-	tr.Close()
-	tr.Close()
+	tr.CloseBy(time.Time{})
+	tr.CloseBy(time.Time{})
 
 	events, errs := hc.received()
 	require.Empty(t, errs)
@@ -195,7 +195,7 @@ func TestTracerCloseEndsOpenSpans(t *testing.T) {
 	tr := newTracer(t, hc.URL)
 	tr.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
 	tr.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "db", Pid: 5})
-	tr.Close()
+	tr.CloseBy(time.Time{})
 	tr.Observe(tasks.Event{Type: tasks.EvTaskExited, Task: "db", Pid: 5}) // after Close: ignored
 
 	events, errs := hc.received()
@@ -217,11 +217,11 @@ func TestTracerWithoutAPIKeyIsANoOp(t *testing.T) {
 	require.NoError(t, err)
 	tr.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
 	tr.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "x", Pid: 1})
-	tr.Close()
+	tr.CloseBy(time.Time{})
 	assert.Equal(t, before, runtime.NumGoroutine(), "no goroutine is started")
 	var nilTracer *Tracer
 	nilTracer.Observe(tasks.Event{Type: tasks.EvProcmonStopped})
-	nilTracer.Close()
+	nilTracer.CloseBy(time.Time{})
 }
 
 func TestTracerNeverBlocksOnAnUnreachableHoneycomb(t *testing.T) {
@@ -238,7 +238,7 @@ func TestTracerNeverBlocksOnAnUnreachableHoneycomb(t *testing.T) {
 	}
 	tr.Observe(tasks.Event{Type: tasks.EvProcmonStopped})
 	assert.Less(t, time.Since(start), 2*time.Second)
-	tr.Close()
+	tr.CloseBy(time.Time{})
 	assert.Less(t, time.Since(start), 10*time.Second)
 	require.Eventually(t, func() bool {
 		for _, e := range hook.AllEntries() {
@@ -248,4 +248,20 @@ func TestTracerNeverBlocksOnAnUnreachableHoneycomb(t *testing.T) {
 		}
 		return false
 	}, 10*time.Second, time.Millisecond)
+}
+
+// procmon's shutdown budget bounds the wait for the last spans.
+func TestCloseByStopsWaitingAtTheDeadline(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	log, hook := logtest.NewNullLogger()
+	tr, err := New(config.Honeycomb{APIKey: "k", Dataset: "d", APIHost: srv.URL}, log)
+	require.NoError(t, err)
+	tr.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
+	began := time.Now()
+	tr.CloseBy(began.Add(100 * time.Millisecond))
+	assert.Less(t, time.Since(began), closeWait/2)
+	assert.Equal(t, "honeycomb: the last spans were not sent in time", hook.LastEntry().Message)
 }

@@ -21,14 +21,14 @@ import (
 // traces and alerts. The journal comes first: its lock is what tells a second
 // procmon on the same files to stop before it touches anything, and the leftovers
 // of a previous run are stopped before anything starts. closeAll flushes them all
-// after Run; reload takes a reloaded configuration's [[notify]].
-func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (list []tasks.Observer, closeAll func(), reload func(*config.Config), err error) {
-	var closers []func()
-	closeAll = func() {
+// after Run, by a deadline when it is not zero; reload takes a reloaded
+// configuration's [[notify]].
+func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (list []tasks.Observer, closeAll func(deadline time.Time), reload func(*config.Config), err error) {
+	var closers []func(time.Time)
+	closeAll = func(deadline time.Time) {
 		var wg sync.WaitGroup // slow endpoints are waited for side by side
 		for _, c := range closers {
-			wg.Add(1)
-			go func() { defer wg.Done(); c() }()
+			wg.Go(func() { c(deadline) })
 		}
 		wg.Wait()
 	}
@@ -37,7 +37,7 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 		if err != nil {
 			return nil, closeAll, nil, err
 		}
-		closers = append(closers, func() { _ = j.Close() })
+		closers = append(closers, func(time.Time) { _ = j.Close() })
 		if err := journal.Cleanup(path, stopSettings(cfg), log); err != nil {
 			log.WithError(err).Warn("cannot read the previous journal")
 		}
@@ -45,12 +45,12 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 	}
 	tracer, err := telemetry.New(cfg.Honeycomb, log)
 	if err != nil {
-		closeAll()
-		return nil, func() {}, nil, err
+		closeAll(time.Time{})
+		return nil, func(time.Time) {}, nil, err
 	}
-	closers = append(closers, tracer.Close)
+	closers = append(closers, tracer.CloseBy)
 	notify := newAlerts(cfg.Notify, alert.Deps{Start: reaper.Start}, log)
-	closers = append(closers, notify.Close)
+	closers = append(closers, notify.CloseBy)
 	return append(list, tracer, notify), closeAll, notify.reload, nil
 }
 
@@ -81,7 +81,8 @@ func (a *alerts) reload(cfg *config.Config) {
 	a.log.WithField("entries", len(cfg.Notify)).Info("notify channels reloaded")
 }
 
-func (a *alerts) Close() {
+// CloseBy flushes the notifier in force and waits for those replaced.
+func (a *alerts) CloseBy(deadline time.Time) {
 	a.current.Close()
 	a.replaced.Wait()
 }

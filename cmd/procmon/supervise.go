@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -57,13 +58,17 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 		fmt.Fprintf(os.Stderr, "procmon: %v\n", err)
 		return 2
 	}
+	if logFile != nil { // closed last: the observers log until they are flushed
+		defer logFile.Close()
+	}
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
 	recorders, closeRecorders, reloadRecorders, err := observers(cfg, reaper, log)
 	if err != nil {
 		log.WithError(err).Error("cannot start")
 		return startFailure(err)
 	}
-	defer closeRecorders()
+	var flushBy time.Time // the end of the shutdown budget, once there is one
+	defer func() { flushObservers(closeRecorders, flushBy, listener.Events(), log) }()
 	if err := writePidfile(cfg.Procmon.Pidfile); err != nil {
 		log.WithError(err).Error("cannot start")
 		return startFailure(err)
@@ -73,7 +78,6 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	opts.Reloaded = reloadRecorders
 	if logFile != nil {
 		opts.ReopenLog = logFile.Reopen
-		defer logFile.Close()
 	}
 	metrics := api.NewMetrics()
 	opts.Observers = append(append(opts.Observers, recorders...), metrics)
@@ -91,7 +95,31 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	if dir := cfg.Procmon.ServicesDir; dir != "" {
 		defer watchServices(dir, sup, log)()
 	}
-	return sup.Run(context.Background())
+	code := sup.Run(context.Background())
+	flushBy, _ = sup.ShutdownDeadline()
+	return code
+}
+
+// flushObservers lets the observers send what they still hold, by deadline when
+// it is not zero. A SIGINT or SIGTERM meanwhile ends the wait: the orchestrator
+// wants procmon gone now, and the rest is lost.
+func flushObservers(closeAll func(time.Time), deadline time.Time, sigs <-chan signals.Event, log logrus.FieldLogger) {
+	done := make(chan struct{})
+	go func() {
+		closeAll(deadline)
+		close(done)
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		case ev := <-sigs:
+			if ev.Action == signals.Shutdown {
+				log.WithField("signal", ev.Signal.String()).Warn("signal while flushing journal, traces and alerts: exiting at once")
+				return
+			}
+		}
+	}
 }
 
 // startFailure is the exit code of a start refused for err. Another procmon
