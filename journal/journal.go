@@ -60,10 +60,20 @@ type Journal struct {
 	maxSize int64
 	bootID  string
 
-	mu       sync.Mutex
-	f        *os.File // nil once closed
-	size     int64
-	failures output.Failures // of writes and rotations, logged once a run
+	mu   sync.Mutex
+	f    *os.File // nil once closed
+	size int64
+	// torn says that f ends with part of a line that could not be cut off, so
+	// the next line must start on a line of its own.
+	torn bool
+	// rotateAt is the size at which to rotate: maxSize, then further on after a
+	// failed rotation (see rotateFailed).
+	rotateAt int64
+	// Writes and rotations fail apart (a full disk, a read-only directory), and
+	// each run of failures is logged once: with one tracker, every event would
+	// log a write that works again and a rotation that fails again.
+	writes    output.Failures
+	rotations output.Failures
 	// running holds the task_started records without a task_exited yet: a
 	// rotation writes them again, so that Cleanup finds a long-running process
 	// however many rotations ago it started.
@@ -82,11 +92,13 @@ func Open(path string, log logrus.FieldLogger, opts ...Option) (*Journal, error)
 		f.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
+	flog := log.WithField("journal", path)
 	j := &Journal{path: path, log: log, maxSize: DefaultMaxSize, bootID: bootID(), f: f, size: fi.Size(), running: map[int]record{},
-		failures: output.Failures{Log: log.WithField("journal", path)}}
+		writes: output.Failures{Log: flog}, rotations: output.Failures{Log: flog}}
 	for _, o := range opts {
 		o(j)
 	}
+	j.rotateAt = j.maxSize
 	return j, nil
 }
 
@@ -104,13 +116,13 @@ func (j *Journal) Observe(ev tasks.Event) {
 	}
 	j.track(rec)
 	j.append(rec)
-	if j.maxSize > 0 && j.size >= j.maxSize {
+	if j.maxSize > 0 && j.size >= j.rotateAt {
 		j.rotate()
 	}
 	if ev.Type == tasks.EvProcmonStopped {
 		// The last event of a run: make it durable, the lock stays until Close.
 		if err := j.f.Sync(); err != nil {
-			j.failures.Failed("cannot sync journal", err)
+			j.writes.Failed("cannot sync journal", err)
 		}
 	}
 }
@@ -134,17 +146,35 @@ func (j *Journal) record(ev tasks.Event) record {
 func (j *Journal) append(rec record) {
 	line, err := json.Marshal(rec)
 	if err != nil {
-		j.failures.Failed("cannot encode journal event", err)
+		j.writes.Failed("cannot encode journal event", err)
 		return
 	}
-	line = append(line, '\n')
+	if err := j.write(append(line, '\n')); err != nil {
+		j.writes.Failed("cannot write journal", err)
+		return
+	}
+	j.writes.Succeeded("journal writable again")
+}
+
+// write appends line. A write cut short (a full disk) is cut off the file
+// again: the next line appended to its part would make both unreadable, and
+// Cleanup would miss a task_started. When even that fails (an append-only
+// file), the part stays and the next line starts on a line of its own, so only
+// the torn one is lost. The caller holds mu.
+func (j *Journal) write(line []byte) error {
+	if j.torn {
+		line = append([]byte{'\n'}, line...)
+	}
 	n, err := j.f.Write(line)
-	j.size += int64(n)
-	if err != nil {
-		j.failures.Failed("cannot write journal", err)
-		return
+	switch {
+	case err == nil:
+		j.size += int64(n)
+		j.torn = false
+	case n > 0 && j.f.Truncate(j.size) != nil:
+		j.size += int64(n)
+		j.torn = true
 	}
-	j.failures.Succeeded("journal writable again")
+	return err
 }
 
 // track keeps running up to date; the caller holds mu.
