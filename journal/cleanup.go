@@ -142,8 +142,8 @@ func alive(recs []record, log logrus.FieldLogger) []leftover {
 // sameProcess reports whether r's pid is still the process r recorded, not yet
 // dead (a zombie is gone for our purpose: its parent will reap it).
 func sameProcess(r record) bool {
-	st, err := readStat(r.Pid)
-	return err == nil && st.start == r.StartTime && st.state != 'Z' && st.state != 'X'
+	st, err := signals.ReadProcStat(r.Pid)
+	return err == nil && st.Start == r.StartTime && st.State != 'Z' && st.State != 'X'
 }
 
 // signal sends sig to what is left of the leftover, if anything.
@@ -163,12 +163,12 @@ func signal(l leftover, sig unix.Signal, log logrus.FieldLogger) {
 // cannot go to a new process while any member is alive; so once the pid holds
 // another process, the old group is surely gone and nothing is signalled.
 func target(r record) int {
-	st, err := readStat(r.Pid)
+	st, err := signals.ReadProcStat(r.Pid)
 	switch {
-	case err == nil && st.start != r.StartTime:
+	case err == nil && st.Start != r.StartTime:
 		return 0
-	case err == nil && st.pgrp != r.Pid:
-		if st.state == 'Z' || st.state == 'X' {
+	case err == nil && st.Pgrp != r.Pid:
+		if st.State == 'Z' || st.State == 'X' {
 			return 0
 		}
 		return r.Pid

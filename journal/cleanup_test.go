@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -106,11 +107,11 @@ func ignoresTERM(pid int) bool {
 
 func TestCleanupLeavesAPidNowHeldByAnotherProcess(t *testing.T) {
 	p := startProc(t, "sleep", "1000")
-	st, err := readStat(p.pid)
+	st, err := signals.ReadProcStat(p.pid)
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "journal")
 	// The recorded process started earlier: this one only got its pid later.
-	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid}, StartTime: st.start - 1, BootID: bootID()})
+	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid}, StartTime: st.Start - 1, BootID: bootID()})
 	log, _ := quietLog()
 
 	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))
@@ -122,9 +123,9 @@ func TestCleanupLeavesTasksThatExitedAndOtherBoots(t *testing.T) {
 	otherBoot := startProc(t, "sleep", "1000")
 	path := previousRun(t, exited.pid)
 	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskExited, Task: "task0", Pid: exited.pid}})
-	st, err := readStat(otherBoot.pid)
+	st, err := signals.ReadProcStat(otherBoot.pid)
 	require.NoError(t, err)
-	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Pid: otherBoot.pid}, StartTime: st.start, BootID: "another-boot"})
+	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Pid: otherBoot.pid}, StartTime: st.Start, BootID: "another-boot"})
 	log, _ := quietLog()
 
 	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))

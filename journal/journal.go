@@ -12,6 +12,7 @@ import (
 
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/output"
+	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -135,8 +136,8 @@ func (j *Journal) record(ev tasks.Event) record {
 	}
 	if ev.Type == tasks.EvTaskStarted && ev.Pid > 0 {
 		// Read now, while the process is surely ours: it is what Cleanup compares.
-		if st, err := readStat(ev.Pid); err == nil {
-			rec.StartTime, rec.BootID = st.start, j.bootID
+		if st, err := signals.ReadProcStat(ev.Pid); err == nil {
+			rec.StartTime, rec.BootID = st.Start, j.bootID
 		}
 	}
 	return rec

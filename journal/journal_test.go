@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -83,9 +84,9 @@ func TestObserveWritesJournalTypesAsJSONLines(t *testing.T) {
 	assert.Equal(t, "web", started["task"])
 	assert.EqualValues(t, 1, started["instance"])
 	assert.EqualValues(t, os.Getpid(), started["pid"])
-	st, err := readStat(os.Getpid())
+	st, err := signals.ReadProcStat(os.Getpid())
 	require.NoError(t, err)
-	assert.EqualValues(t, st.start, started["start_time"]) // JSON numbers decode as float64
+	assert.EqualValues(t, st.Start, started["start_time"]) // JSON numbers decode as float64
 	assert.Equal(t, map[string]any{"time": "2025-01-02T03:04:05Z", "type": "monitor_failed", "task": "web",
 		"instance": float64(1), "monitor": "http", "error": "503"}, lines[2])
 	assert.EqualValues(t, 3, lines[3]["exit_code"])

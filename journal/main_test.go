@@ -76,6 +76,6 @@ func (p *proc) running() bool {
 		return false
 	default:
 	}
-	st, err := readStat(p.pid)
-	return err == nil && st.state != 'Z'
+	st, err := signals.ReadProcStat(p.pid)
+	return err == nil && st.State != 'Z'
 }

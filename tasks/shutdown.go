@@ -173,17 +173,29 @@ func (s *Supervisor) endedAsExpected(i *instance) bool {
 // killStrays SIGKILLs children that escaped their task's process group (a daemon
 // that called setsid, say) and waits, briefly, for the reaper to collect them:
 // procmon must not leave anything behind it (SPEC 3.5).
+// The children of a stray come back to procmon as it dies, so the adopted are
+// listed again after each death, until none is left.
 func (s *Supervisor) killStrays() {
-	pids := s.reaper.Adopted()
-	if len(pids) == 0 {
-		return
-	}
-	s.log.WithField("pids", pids).Warn("killing stray processes")
-	for _, pid := range pids {
-		signalPid(pid, killSignal)
-	}
+	killed := map[int]bool{}
 	deadline := time.After(time.Second)
-	for len(s.reaper.Adopted()) > 0 {
+	for {
+		adopted := s.reaper.Adopted()
+		if len(adopted) == 0 {
+			return
+		}
+		var fresh []int
+		for _, pid := range adopted {
+			if !killed[pid] {
+				killed[pid] = true
+				fresh = append(fresh, pid)
+			}
+		}
+		if len(fresh) > 0 {
+			s.log.WithField("pids", fresh).Warn("killing stray processes")
+			for _, pid := range fresh {
+				signalPid(pid, killSignal)
+			}
+		}
 		select {
 		case ev := <-s.events:
 			if _, ok := ev.(orphanEvent); !ok {

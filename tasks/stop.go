@@ -64,6 +64,12 @@ func (s *Supervisor) signalStop(r *run) {
 func (s *Supervisor) kill(r *run) {
 	r.killed = true
 	signals.SignalGroup(r.pid, killSignal)
+	if _, ok := s.draining[r]; ok {
+		// What is left may be only zombies of a parent outside the group: no
+		// death will bring an event, so the group is looked at again.
+		r.recheck = 5 * time.Millisecond
+		s.armRecheck(r)
+	}
 }
 
 func (s *Supervisor) onRunTimer(r *run, kind timerKind) {
@@ -141,13 +147,20 @@ func (s *Supervisor) checkDrained(r *run) {
 	if _, ok := s.draining[r]; !ok {
 		return
 	}
-	if signals.GroupAlive(r.pid) {
-		if !s.adopts {
+	if s.groupLeft(r) {
+		if !s.adopts || r.killed {
 			s.armRecheck(r)
 		}
 		return
 	}
 	s.runGone(r)
+}
+
+// groupLeft tells whether the run's group still holds a process to wait for.
+// Once SIGKILL was sent, zombies are not: one whose parent is outside the group
+// and never waits would hold the run, the shutdown and every restart for good.
+func (s *Supervisor) groupLeft(r *run) bool {
+	return signals.GroupAlive(r.pid) && (!r.killed || signals.GroupHasLiving(r.pid))
 }
 
 func (s *Supervisor) runGone(r *run) {

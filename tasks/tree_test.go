@@ -143,3 +143,32 @@ func indexAfter(t testing.TB, events []Event, typ, task string, after int, pid .
 	t.Fatalf("no %s event of %s after #%d in:\n%s", typ, task, after, describe(events))
 	return -1
 }
+
+// A process outside every task's group is killed when procmon ends, and so are
+// the children it leaves to procmon as it dies.
+func TestStraysAndTheirChildrenDoNotOutliveProcmon(t *testing.T) {
+	h := start(t, `
+[tasks.daemon]
+command = ["sh", "-c", "setsid sh -c 'sleep 1000 & echo grandchild=$$!; wait' & exec sleep 1000"]
+`)
+	said := regexp.MustCompile(`grandchild=(\d+)\n`)
+	require.Eventually(t, func() bool { return said.MatchString(h.out.String()) }, 10*time.Second, time.Millisecond)
+	grandchild, _ := strconv.Atoi(said.FindStringSubmatch(h.out.String())[1])
+	h.stop()
+	assert.True(t, gone(grandchild), "the stray's child %d is still alive", grandchild)
+}
+
+// A zombie left in a task's group by a parent outside it, which never waits,
+// does not hold the shutdown once the group was SIGKILLed.
+func TestAZombieInTheGroupDoesNotHoldTheShutdown(t *testing.T) {
+	h := start(t, `
+[procmon]
+shutdown_timeout = "1s"
+
+[tasks.app]
+command = ["sh", "-c", "sh -c 'sleep 0.05 & exec setsid sleep 1000' & exec sleep 1000"]
+stop_timeout = "100ms"
+`)
+	h.pid("app", 0)
+	h.stop()
+}
