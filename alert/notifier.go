@@ -20,7 +20,8 @@ import (
 
 const (
 	queueSize = 100
-	// drainWait is how long Close lets the channels send what is queued.
+	// drainWait bounds how long CloseBy, at procmon's exit, lets the channels
+	// send what is queued.
 	drainWait = 2 * time.Second
 	// dropLogEvery bounds how often a channel that drops events says so.
 	dropLogEvery = 10 * time.Second
@@ -44,9 +45,10 @@ type Deps struct {
 // Observe, and it only ever delays its own channel.
 type Notifier struct {
 	channels []*channel
-	closing  chan struct{}
+	closing  chan struct{} // closed by Drain: send what is queued, then stop
+	done     chan struct{} // closed once every channel's goroutine has returned
 	ctx      context.Context
-	cancel   context.CancelFunc
+	cancel   context.CancelFunc // cuts the sending short, for CloseBy
 	wg       sync.WaitGroup
 	closed   atomic.Bool
 	once     sync.Once
@@ -58,15 +60,14 @@ type channel struct {
 	send   func(context.Context, *payload) error
 	queue  chan *payload
 	log    logrus.FieldLogger
-	drops  atomic.Int64
-	warned atomic.Int64 // UnixNano of the last drop warning
+	drops  dropLog
 }
 
 // New starts one goroutine per entry. An entry that cannot work (an exec entry
 // without Deps.Start) still counts its events and logs why each send fails.
 func New(entries []*config.Notify, deps Deps, log logrus.FieldLogger) *Notifier {
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &Notifier{closing: make(chan struct{}), ctx: ctx, cancel: cancel}
+	n := &Notifier{closing: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	for i, e := range entries {
 		c := &channel{
 			events: map[string]bool{},
@@ -74,6 +75,7 @@ func New(entries []*config.Notify, deps Deps, log logrus.FieldLogger) *Notifier 
 			queue:  make(chan *payload, queueSize),
 			log:    log.WithField("notify", fmt.Sprintf("%d (%s)", i, e.Type)),
 		}
+		c.drops = dropLog{log: c.log, every: dropLogEvery}
 		for _, ev := range e.Events {
 			c.events[ev] = true
 		}
@@ -112,7 +114,7 @@ func (n *Notifier) Observe(ev tasks.Event) {
 		select {
 		case c.queue <- p:
 		default:
-			c.dropped()
+			c.drops.add()
 		}
 	}
 }
@@ -121,59 +123,84 @@ func (n *Notifier) Observe(ev tasks.Event) {
 func (n *Notifier) Dropped() int64 {
 	var total int64
 	for _, c := range n.channels {
-		total += c.drops.Load()
+		total += c.drops.count()
 	}
 	return total
 }
 
-func (c *channel) dropped() {
-	total := c.drops.Add(1)
-	now, last := time.Now().UnixNano(), c.warned.Load()
-	if now-last >= int64(dropLogEvery) && c.warned.CompareAndSwap(last, now) {
-		c.log.WithField("dropped", total).Warn("notify channel does not keep up: dropping events")
+func (n *Notifier) loop(c *channel) {
+	defer n.wg.Done()
+	unsent := c.run(n.ctx, n.closing)
+	c.drops.flush()
+	if unsent > 0 {
+		// Sending was cut short at exit: say what was lost rather than lose it silently.
+		c.log.WithField("discarded", unsent).Warnf("%d queued notifications discarded", unsent)
 	}
 }
 
-func (n *Notifier) loop(c *channel) {
-	defer n.wg.Done()
+// run sends the queued events one at a time until Drain finds the queue empty
+// or CloseBy cancels ctx. It returns how many events it did not send.
+func (c *channel) run(ctx context.Context, closing <-chan struct{}) (unsent int) {
 	for {
+		var p *payload
 		select {
-		case p := <-c.queue:
-			c.deliver(n.ctx, p)
-		case <-n.closing:
-			for n.ctx.Err() == nil {
-				select {
-				case p := <-c.queue:
-					c.deliver(n.ctx, p)
-				default:
-					return
-				}
+		case p = <-c.queue:
+		case <-closing:
+			if len(c.queue) == 0 {
+				return 0
 			}
-			return
+			p = <-c.queue // this goroutine is the queue's only reader: no wait
+		}
+		if ctx.Err() != nil || c.deliver(ctx, p) {
+			return 1 + len(c.queue)
 		}
 	}
 }
 
-func (c *channel) deliver(ctx context.Context, p *payload) {
-	if err := c.send(ctx, p); err != nil {
+// deliver sends p and logs why it could not. It reports whether ctx cancelled
+// the send midway; that event is then counted with the unsent rest, not logged
+// as a failure of the endpoint.
+func (c *channel) deliver(ctx context.Context, p *payload) (cancelled bool) {
+	err := c.send(ctx, p)
+	if err != nil && ctx.Err() != nil {
+		return true
+	}
+	if err != nil {
 		c.log.WithError(err).WithField("event", p.ev.Type).Warn("cannot send notification")
 	}
+	return false
 }
 
-// Close lets the channels send what is queued for a short while, then cancels
-// what is still being sent and returns once every goroutine has. Later events
-// are ignored. Safe to call twice.
-func (n *Notifier) Close() {
+// Drain stops taking events and returns at once, while the channels go on
+// sending all they have queued, each send bounded only by its own timeouts and
+// retries: a notifier replaced by a reload loses nothing as procmon runs on. A
+// later CloseBy still bounds what is left. Safe to call twice.
+func (n *Notifier) Drain() {
 	n.once.Do(func() {
 		n.closed.Store(true)
 		close(n.closing)
-		done := make(chan struct{})
-		go func() { n.wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(drainWait):
-		}
-		n.cancel()
-		<-done
+		go func() { n.wg.Wait(); close(n.done) }()
 	})
+}
+
+// CloseBy stops taking events and lets the channels send what is queued for
+// drainWait at most, and not past deadline when it is not zero (the end of
+// procmon's shutdown budget): procmon's exit waits for it. Then it cancels what
+// is still being sent, logs each channel's discarded events and drops not yet
+// reported, and returns once every goroutine has. Safe to call twice, and after
+// Drain.
+func (n *Notifier) CloseBy(deadline time.Time) {
+	n.Drain()
+	wait := drainWait
+	if !deadline.IsZero() {
+		wait = min(wait, time.Until(deadline))
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-n.done:
+	case <-timer.C:
+	}
+	n.cancel()
+	<-n.done
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ func newNotifier(t *testing.T, deps Deps, entries ...*config.Notify) (*Notifier,
 	t.Helper()
 	log, hook := quietLog()
 	n := New(entries, deps, log)
-	t.Cleanup(n.Close)
+	t.Cleanup(func() { n.CloseBy(time.Time{}) })
 	return n, hook
 }
 
@@ -199,7 +200,7 @@ func TestDeadEndpointsNeitherBlockNorPanic(t *testing.T) {
 	}, wait, time.Millisecond)
 
 	start = time.Now()
-	n.Close()
+	n.CloseBy(time.Time{})
 	assert.Less(t, time.Since(start), 5*time.Second, "Close drains briefly, then gives up")
 	queued := func() (total int) {
 		for _, c := range n.channels {
@@ -231,7 +232,138 @@ func TestCloseKillsAHangingExecCommand(t *testing.T) {
 	}, wait, time.Millisecond)
 
 	start := time.Now()
-	n.Close()
+	n.CloseBy(time.Time{})
 	assert.Less(t, time.Since(start), 5*time.Second)
 	assert.ErrorIs(t, unix.Kill(pid, 0), unix.ESRCH, "the command was killed and reaped")
+}
+
+func TestWebhookIsRetriedThreeTimes(t *testing.T) {
+	for _, tc := range []struct{ status, tries int }{
+		{http.StatusServiceUnavailable, 1 + 3},
+		{http.StatusBadRequest, 1}, // a refusal: another try would not change it
+	} {
+		var tries atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			tries.Add(1)
+			http.Error(w, "no", tc.status)
+		}))
+		err := webhookSender(srv.URL, nil)(t.Context(), newPayload(fatal("web")))
+		srv.Close()
+		assert.Error(t, err)
+		assert.EqualValues(t, tc.tries, tries.Load(), "status %d", tc.status)
+	}
+}
+
+// heldWebhook is an endpoint that holds every request until Release or until
+// the client gives up.
+type heldWebhook struct {
+	*httptest.Server
+	Release   func()
+	release   chan struct{}
+	arrived   atomic.Int32 // requests received
+	answered  atomic.Int32 // requests answered after Release
+	cancelled atomic.Bool  // a request was given up by the client
+}
+
+func newHeldWebhook(t *testing.T) *heldWebhook {
+	h := &heldWebhook{release: make(chan struct{})}
+	h.Release = sync.OnceFunc(func() { close(h.release) })
+	h.Server = httptest.NewServer(http.HandlerFunc(h.serve))
+	t.Cleanup(h.Close)
+	t.Cleanup(h.Release) // first: Close waits for the handlers
+	return h
+}
+
+func (h *heldWebhook) serve(_ http.ResponseWriter, r *http.Request) {
+	h.arrived.Add(1)
+	// Read in full, the body lets the server watch the connection, so that
+	// r.Context() ends when the client gives up.
+	_, _ = io.Copy(io.Discard, r.Body)
+	select {
+	case <-h.release:
+		h.answered.Add(1)
+	case <-r.Context().Done():
+		h.cancelled.Store(true)
+	}
+}
+
+func logged(hook *logtest.Hook, msg string) (found []*logrus.Entry) {
+	for _, e := range hook.AllEntries() {
+		if e.Message == msg {
+			found = append(found, e)
+		}
+	}
+	return found
+}
+
+func TestDrainSendsEverythingQueuedHoweverLongItTakes(t *testing.T) {
+	h := newHeldWebhook(t)
+	n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvTaskFatal}, URL: h.URL})
+	for range 5 {
+		n.Observe(fatal("web"))
+	}
+	start := time.Now()
+	n.Drain()
+	assert.Less(t, time.Since(start), time.Second, "Drain does not wait for the sending")
+	n.Observe(fatal("late")) // a replaced notifier takes no more events
+
+	require.Eventually(t, func() bool { return h.arrived.Load() == 1 }, wait, time.Millisecond)
+	assert.Never(t, h.cancelled.Load, drainWait+time.Second, 10*time.Millisecond,
+		"a draining notifier is not cut short after CloseBy's bound")
+	h.Release()
+	require.Eventually(t, func() bool { return h.answered.Load() == 5 }, wait, time.Millisecond, "%v", hook.AllEntries())
+	n.CloseBy(time.Time{})
+	assert.Empty(t, hook.AllEntries(), "nothing failed, nothing was discarded")
+	assert.EqualValues(t, 5, h.arrived.Load(), "the late event was not taken")
+}
+
+func TestCloseByLogsWhatItDiscards(t *testing.T) {
+	h := newHeldWebhook(t)
+	n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvTaskFatal}, URL: h.URL})
+	for range 6 {
+		n.Observe(fatal("web"))
+	}
+	require.Eventually(t, func() bool { return h.arrived.Load() == 1 }, wait, time.Millisecond)
+
+	start := time.Now()
+	n.CloseBy(time.Now().Add(50 * time.Millisecond))
+	assert.Less(t, time.Since(start), drainWait, "the deadline comes before drainWait")
+	discarded := logged(hook, "6 queued notifications discarded")
+	require.Len(t, discarded, 1, "the one being sent and the 5 queued: %v", hook.AllEntries())
+	assert.EqualValues(t, 6, discarded[0].Data["discarded"])
+	assert.Empty(t, logged(hook, "cannot send notification"), "cut short by CloseBy: not a failure of the endpoint")
+}
+
+// dropBurst fills the queue of n's only channel, held by h, then drops 499 events.
+func dropBurst(t *testing.T, n *Notifier, h *heldWebhook) {
+	n.Observe(fatal("web"))
+	require.Eventually(t, func() bool { return h.arrived.Load() == 1 }, wait, time.Millisecond)
+	for range queueSize + 499 {
+		n.Observe(fatal("web"))
+	}
+	require.EqualValues(t, 499, n.Dropped())
+}
+
+func TestADropBurstIsLoggedInTotal(t *testing.T) {
+	const msg = "notify channel does not keep up: dropping events"
+	t.Run("at the end of the window", func(t *testing.T) {
+		h := newHeldWebhook(t)
+		n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvTaskFatal}, URL: h.URL})
+		n.channels[0].drops.every = 20 * time.Millisecond
+		dropBurst(t, n, h)
+		require.Eventually(t, func() bool { return len(logged(hook, msg)) == 2 }, wait, time.Millisecond)
+		first, total := logged(hook, msg)[0], logged(hook, msg)[1]
+		assert.EqualValues(t, 1, first.Data["dropped"], "the first drop is logged at once")
+		assert.EqualValues(t, 499, total.Data["dropped"])
+		n.CloseBy(time.Now())
+	})
+	t.Run("at close", func(t *testing.T) {
+		h := newHeldWebhook(t)
+		n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvTaskFatal}, URL: h.URL})
+		dropBurst(t, n, h)
+		n.CloseBy(time.Now())
+		entries := logged(hook, msg)
+		require.NotEmpty(t, entries)
+		assert.EqualValues(t, 499, entries[len(entries)-1].Data["dropped"])
+	})
 }

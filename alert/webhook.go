@@ -11,10 +11,11 @@ import (
 )
 
 // Webhook delivery: each try is bounded by webhookTimeout; a failed try is
-// repeated after webhookBackoff, doubling, up to webhookTries in all.
+// repeated after webhookBackoff, doubling, webhookRetries times after the first
+// (the README promises "retried 3 times").
 const (
 	webhookTimeout = 5 * time.Second
-	webhookTries   = 3
+	webhookRetries = 3
 	webhookBackoff = 100 * time.Millisecond
 )
 
@@ -28,12 +29,12 @@ func webhookSender(url string, client *http.Client) func(context.Context, *paylo
 	return func(ctx context.Context, p *payload) error {
 		pause := webhookBackoff
 		var err error
-		for try := 1; ; try++ {
+		for retry := 0; ; retry++ {
 			if err = post(ctx, client, url, p.json); err == nil {
 				return nil
 			}
 			var perm permanentError
-			if try == webhookTries || errors.As(err, &perm) {
+			if retry == webhookRetries || errors.As(err, &perm) {
 				return err
 			}
 			select {

@@ -57,13 +57,13 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 // alerts passes events to the notifier of the [[notify]] entries in force. A
 // reload that changes them replaces it; the notifier replaced sends what it has
 // queued in the background. Observe and reload run on the supervisor goroutine,
-// Close after it.
+// CloseBy after it.
 type alerts struct {
 	entries  []*config.Notify
 	deps     alert.Deps
 	log      logrus.FieldLogger
 	current  *alert.Notifier
-	replaced sync.WaitGroup
+	replaced []*alert.Notifier // still sending what they had queued
 }
 
 func newAlerts(entries []*config.Notify, deps alert.Deps, log logrus.FieldLogger) *alerts {
@@ -76,15 +76,20 @@ func (a *alerts) reload(cfg *config.Config) {
 	if reflect.DeepEqual(cfg.Notify, a.entries) {
 		return
 	}
-	a.replaced.Go(a.current.Close)
+	a.current.Drain()
+	a.replaced = append(a.replaced, a.current)
 	a.entries, a.current = cfg.Notify, alert.New(cfg.Notify, a.deps, a.log)
 	a.log.WithField("entries", len(cfg.Notify)).Info("notify channels reloaded")
 }
 
-// CloseBy flushes the notifier in force and waits for those replaced.
+// CloseBy flushes the notifier in force and those replaced, side by side, by
+// deadline.
 func (a *alerts) CloseBy(deadline time.Time) {
-	a.current.Close()
-	a.replaced.Wait()
+	var wg sync.WaitGroup
+	for _, n := range append(a.replaced, a.current) {
+		wg.Go(func() { n.CloseBy(deadline) })
+	}
+	wg.Wait()
 }
 
 // stopSettings stops what a previous run left of a task as procmon stops the task
