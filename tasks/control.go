@@ -69,6 +69,10 @@ func (s *Supervisor) Stop(name string) error {
 			i.enabled = false
 			if r := i.live(); r != nil {
 				s.requestStop(r, causeTree)
+			} else if i.run == nil && i.state.terminal() {
+				// A completed oneshot counted as ready: the tasks below it stop now,
+				// not at the next restart of its parent.
+				s.setState(i, Stopped)
 			}
 		}
 		return nil

@@ -181,3 +181,44 @@ stop_timeout = "1s"
 	require.NoError(t, h.sup.Start("job"))
 	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "job"))
 }
+
+// Stopping a completed oneshot stops what waits on it at once, and keeps it down.
+func TestStopACompletedOneshotStopsItsSubtree(t *testing.T) {
+	h := start(t, `
+[tasks.migrate]
+type = "oneshot"
+command = ["true"]
+
+[tasks.web]
+parent = "migrate"
+command = ["sleep", "1000"]
+`)
+	web := h.pid("web", 0)
+	require.NoError(t, h.sup.Stop("migrate"))
+	h.waitState("migrate", 0, Stopped)
+	waitGone(t, web)
+	h.waitState("web", 0, Pending)
+	notReady, err := h.sup.NotReady()
+	require.NoError(t, err)
+	assert.Contains(t, notReady, "migrate")
+}
+
+// Removing a replica of a ready task leaves the tasks below it alone.
+func TestScalingAParentDownKeepsItsChildren(t *testing.T) {
+	h := start(t, `
+[tasks.p]
+instances = 2
+command = ["sleep", "1000"]
+
+[tasks.c]
+parent = "p"
+command = ["sleep", "1000"]
+`)
+	child := h.pid("c", 0)
+	removed := h.pid("p", 1)
+	require.NoError(t, h.sup.Scale("p", 1))
+	waitGone(t, removed)
+	require.Eventually(t, func() bool { return len(h.sup.Status()) == 2 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, child, h.pid("c", 0))
+	assert.Zero(t, h.rec.count(is(EvSubtreeStopped, "p")))
+}

@@ -37,7 +37,9 @@ func (s *Supervisor) reconcileInstance(i *instance, parentsReady, busyBelow bool
 		if !want && !r.stopRequested() {
 			s.requestStop(r, causeTree)
 		}
-		if r.stopRequested() && !r.signaled && !busyBelow {
+		// A replica scaled away from a task that stays ready has nothing below
+		// to wait for.
+		if r.stopRequested() && !r.signaled && (!busyBelow || i.removed && i.task.ready()) {
 			s.signalStop(r)
 		}
 		return
@@ -91,14 +93,21 @@ func (s *Supervisor) parentsReady(t *task) bool {
 	return true
 }
 
-// ready: every instance is ready (or completed). A task scaled to zero is not.
+// ready: every instance is ready (or completed). Instances scaled away do not
+// count, so removing a replica does not stop the tasks below; a task scaled to
+// zero is not ready.
 func (t *task) ready() bool {
+	kept := 0
 	for _, i := range t.instances {
+		if i.removed {
+			continue
+		}
 		if !i.state.readyLike() {
 			return false
 		}
+		kept++
 	}
-	return len(t.instances) > 0
+	return kept > 0
 }
 
 func (t *task) active() bool {

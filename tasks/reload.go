@@ -60,8 +60,9 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 			t = s.newTask(def)
 			added = append(added, name)
 		case !def.Equal(t.cfg) || monitorsChanged(s.cfg, cfg, def):
+			wasAutostart := t.cfg.Autostart
 			t.cfg = def
-			s.redefine(t)
+			s.redefine(t, def.Autostart && !wasAutostart)
 			changed = append(changed, name)
 		default:
 			t.cfg = def
@@ -104,15 +105,16 @@ func (s *Supervisor) newTask(def *config.Task) *task {
 }
 
 // redefine restarts every instance of t under its new definition, which also
-// fixes a task that had gone fatal.
-func (s *Supervisor) redefine(t *task) {
+// fixes a task that had gone fatal. An instance stopped by `procmon stop` stays
+// stopped, unless the change is autostart turned on.
+func (s *Supervisor) redefine(t *task, autostartOn bool) {
 	for _, i := range t.instances {
 		i.freshOutput = true
-		s.restartInstance(i)
 		if i.run == nil {
 			s.reopenOutput(i)
 		}
-		if t.cfg.Autostart || i.enabled {
+		if i.enabled || autostartOn {
+			s.restartInstance(i)
 			s.enable(i)
 		}
 	}

@@ -218,3 +218,32 @@ stop_timeout = "1s"
 	exits := h.rec.waitN(t, 2, 10*time.Second, is(EvTaskExited, "job"))
 	assert.Equal(t, 4, *exits[1].ExitCode)
 }
+
+// A task stopped by `procmon stop` stays stopped through a reload that changes
+// it; one whose autostart the reload turns on starts.
+func TestReloadKeepsAStoppedTaskStopped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, `
+[tasks.worker]
+command = ["sleep", "1000"]
+
+[tasks.idle]
+command = ["sleep", "1000"]
+autostart = false
+`)
+	h := startFile(t, path)
+	worker := h.pid("worker", 0)
+	require.NoError(t, h.sup.Stop("worker"))
+	waitGone(t, worker)
+	writeFile(t, path, `
+[tasks.worker]
+command = ["sleep", "1001"]
+
+[tasks.idle]
+command = ["sleep", "1000"]
+`)
+	require.NoError(t, h.sup.Reload())
+	h.pid("idle", 0)
+	assert.Equal(t, Stopped, h.instance("worker", 0).State)
+	assert.Zero(t, h.instance("worker", 0).Pid)
+}

@@ -35,7 +35,7 @@ func (s *Supervisor) setServices(list []services.Service) error {
 		t := s.tasks[svc.Name]
 		if v, ok := prev[svc.Name]; ok && v != svc.Version && t != nil && t.service {
 			s.log.WithField("task", svc.Name).Info("service file changed: restarting")
-			s.redefine(t)
+			s.redefine(t, false)
 		}
 	}
 	return nil
