@@ -113,17 +113,39 @@ func (g *Graph) Descendants(name string) []string {
 }
 
 // WhatIf plans the reaction to name dying (SPEC 3.4): stop every descendant,
-// deepest first, then name; start name again, then its descendants in order.
+// deepest first (by the longest way down from name; the engine stops a task once
+// nothing below it runs, so a deeper one always goes before), then name; start
+// name again, then its descendants in order.
 func (g *Graph) WhatIf(name string) (stop, start []string) {
 	if _, ok := g.rank[name]; !ok {
 		return nil, nil
 	}
 	desc := g.Descendants(name)
+	depth := g.depthsBelow(name, desc)
 	stop = slices.Clone(desc)
-	slices.Reverse(stop)
+	sort.SliceStable(stop, func(i, j int) bool {
+		if depth[stop[i]] != depth[stop[j]] {
+			return depth[stop[i]] > depth[stop[j]]
+		}
+		return g.rank[stop[i]] > g.rank[stop[j]]
+	})
 	stop = append(stop, name)
 	start = append([]string{name}, desc...)
 	return stop, start
+}
+
+// depthsBelow is the length of the longest path from name down to each of desc,
+// its descendants in Order() order, where parents come first.
+func (g *Graph) depthsBelow(name string, desc []string) map[string]int {
+	depth := map[string]int{name: 0}
+	for _, n := range desc {
+		for _, p := range g.parents[n] {
+			if d, ok := depth[p]; ok {
+				depth[n] = max(depth[n], d+1)
+			}
+		}
+	}
+	return depth
 }
 
 // findCycles returns one cycle per strongly connected component of edges that

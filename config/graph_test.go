@@ -54,6 +54,12 @@ func TestGraphWhatIf(t *testing.T) {
 	assert.Equal(t, []string{"web", "cache"}, stop)
 	assert.Equal(t, []string{"cache", "web"}, start)
 
+	// a -> b -> c -> d -> y and a -> z -> y: z is as shallow as b.
+	deep, err := NewGraph(map[string][]string{"a": nil, "b": {"a"}, "c": {"b"}, "d": {"c"}, "z": {"a"}, "y": {"d", "z"}})
+	require.NoError(t, err)
+	stop, _ = deep.WhatIf("a")
+	assert.Equal(t, []string{"y", "d", "c", "z", "b", "a"}, stop)
+
 	stop, start = g.WhatIf("nope")
 	assert.Nil(t, stop)
 	assert.Nil(t, start)
