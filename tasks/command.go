@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/procmon/procmon/config"
 )
 
@@ -32,7 +34,7 @@ func (s *Supervisor) command(i *instance, r *run, paths map[string]lookup) (*exe
 		}
 		i.output = o
 	}
-	cmd := &exec.Cmd{Path: program, Args: t.Command, Dir: t.Dir, Stdin: s.devNull}
+	cmd := &exec.Cmd{Path: program, Args: t.Command, Dir: t.Dir, Stdin: s.stdin}
 	if t.Umask >= 0 {
 		if err := umaskCommand(cmd, t.Umask); err != nil {
 			return nil, err
@@ -49,6 +51,12 @@ func (s *Supervisor) command(i *instance, r *run, paths map[string]lookup) (*exe
 		// tied to the forking thread; procmon never ends a thread (no goroutine
 		// exits while locked to one), so it fires only when procmon is gone.
 		Pdeathsig: syscall.SIGKILL,
+		// Only the foreground group may read the terminal or change its modes:
+		// anyone else is stopped by SIGTTIN or SIGTTOU. The child takes the
+		// foreground itself, between setpgid and exec, with its signals still
+		// blocked, so no SIGTTOU reaches it (Ctty is procmon's fd 0, as in tini).
+		Foreground: s.takeTTY,
+		Ctty:       0,
 	}
 	if t.User != "" || t.Group != "" {
 		cred, home, err := credential(t.User, t.Group)
@@ -166,4 +174,12 @@ func (s *Supervisor) orDevNull(f *os.File) io.Writer {
 		return s.devNull
 	}
 	return f
+}
+
+// isControllingTerminal tells whether f is procmon's controlling terminal: only
+// that one can be handed over (TIOCSPGRP fails on any other, and the spawn with
+// it), and TIOCGPGRP answers only for it.
+func isControllingTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	return err == nil
 }

@@ -1,9 +1,12 @@
 package tasks
 
 import (
+	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/procmon/procmon/config"
@@ -119,6 +122,29 @@ func (s *Supervisor) start(cmd *exec.Cmd, r *run) (int, time.Time, error) {
 	return s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
 }
 
+// execFailure is the code a shell gives a command it cannot run: 127 when the
+// program is not found, 126 when it is found but cannot be executed. ok is
+// false for the other failures, which a retry may cure: those before the exec
+// (an unknown user, an output file not yet there), or a fork that failed for
+// lack of memory or processes.
+func execFailure(err error) (code int, ok bool) {
+	if errors.Is(err, exec.ErrNotFound) { // the search in PATH
+		return 127, true
+	}
+	var e *os.PathError
+	if !errors.As(err, &e) || e.Op != "fork/exec" { // os.StartProcess's own errors
+		return 0, false
+	}
+	switch {
+	case errors.Is(e.Err, syscall.ENOENT):
+		return 127, true
+	case errors.Is(e.Err, syscall.EACCES), errors.Is(e.Err, syscall.EPERM),
+		errors.Is(e.Err, syscall.ENOEXEC), errors.Is(e.Err, syscall.ENOTDIR):
+		return 126, true
+	}
+	return 0, false
+}
+
 // launched records the outcome of one spawn: a running process, or a failed start.
 func (s *Supervisor) launched(l *launching) {
 	r, i := l.run, l.run.inst
@@ -127,6 +153,10 @@ func (s *Supervisor) launched(l *launching) {
 		ev.Error = l.err.Error()
 		s.emit(ev)
 		s.closeMonitorEnv(r)
+		if code, ok := execFailure(l.err); ok && s.forward {
+			s.cannotExecute(i, code, l.err)
+			return
+		}
 		s.failedStart(i, l.err.Error())
 		return
 	}

@@ -61,6 +61,19 @@ func (s *Supervisor) failedStart(i *instance, why string) {
 	s.enterBackoff(i)
 }
 
+// cannotExecute ends single-command mode at once, with code, when its command
+// cannot be executed, as tini does: retrying a missing or forbidden program
+// would only spin in backoff, and procmon would have no code of the command's
+// own to exit with.
+func (s *Supervisor) cannotExecute(i *instance, code int, err error) {
+	s.setState(i, Fatal)
+	ev := i.event(EvTaskFatal)
+	ev.Error = err.Error()
+	s.emit(ev)
+	s.log.WithFields(i.event("").fields()).WithField("exit_code", code).Error("command cannot be executed: shutting down")
+	s.beginShutdown(code)
+}
+
 // restartDelay is restart_delay, doubled for each further consecutive failed
 // start, capped at restart_delay_max.
 func restartDelay(t *config.Task, failedStarts int) time.Duration {

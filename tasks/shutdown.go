@@ -46,7 +46,7 @@ func (s *Supervisor) onShutdownSignal(sig syscall.Signal) {
 	log := s.log.WithField("signal", signalName(sig))
 	if s.shutdown == nil {
 		log.Info("shutdown requested")
-		if s.forward && sig != quitSignal {
+		if s.forward {
 			s.forwarded = sig
 		}
 		s.beginShutdown(0)
@@ -209,7 +209,9 @@ func (s *Supervisor) killStrays() {
 }
 
 // forwardedExitCode is what procmon exits with after passing a signal on: the
-// code of the task's last exit, 128+N when signal N ended it (SPEC 5).
+// code of the task's last exit, 128+N when signal N ended it (SPEC 5). A command
+// that never ran (it could not be started) has no code of its own, and must
+// not look like one that succeeded: 1, a runtime failure (SPEC 1).
 func (s *Supervisor) forwardedExitCode() int {
 	for _, t := range s.order {
 		for _, i := range t.instances {
@@ -218,5 +220,5 @@ func (s *Supervisor) forwardedExitCode() int {
 			}
 		}
 	}
-	return 0
+	return 1
 }

@@ -27,12 +27,18 @@ type Options struct {
 	Observers []Observer
 	Stdout    io.Writer // where "inherit" task output goes; default os.Stdout
 	Stderr    io.Writer // default os.Stderr
-	// ForwardSignals (procmon exec): SIGTERM or SIGINT reaches the tasks as it is,
-	// and procmon exits with the code of the first task's last exit, as tini does.
+	// ForwardSignals (procmon exec): SIGTERM, SIGINT or SIGQUIT reaches the tasks
+	// as it is and procmon exits with the code of the first task's last exit;
+	// every other signal procmon catches is passed on instead of acted upon; a
+	// command that cannot be executed ends procmon with 127 or 126. As tini does.
 	ForwardSignals bool
 	// DirectOutput (procmon exec): "inherit" hands the tasks procmon's own stdout
 	// and stderr, with no prefix and no pipe in between.
 	DirectOutput bool
+	// InheritStdin (procmon exec, one task): the task reads procmon's own stdin,
+	// and when that is procmon's controlling terminal its process group becomes
+	// the terminal's foreground group, as tini does.
+	InheritStdin bool
 	// ReopenLog reopens procmon's own log file on SIGUSR2 (nil: nothing to reopen).
 	ReopenLog func() error
 	// Reloaded is given the file's configuration each time a reload (or a change of
@@ -62,7 +68,9 @@ type Supervisor struct {
 	releases  sync.WaitGroup // task outputs released after their last pipe ended
 	stdout    *output.Writer // where "inherit" output goes
 	stderr    *output.Writer
-	devNull   *os.File // every task's stdin, and its discarded output
+	devNull   *os.File // every task's discarded output
+	stdin     *os.File // every task's stdin: devNull, or procmon's own (InheritStdin)
+	takeTTY   bool     // stdin is procmon's controlling terminal: hand its foreground over
 
 	tasks  map[string]*task
 	order  []*task     // topological, parents first
@@ -125,6 +133,7 @@ func New(opts Options) (*Supervisor, error) {
 		sigs:         opts.Signals,
 		hub:          hub,
 		devNull:      devNull,
+		stdin:        devNull,
 		files:        &outputFiles{byPath: map[string]*sharedFile{}, log: opts.Log},
 		stdout:       output.NewWriter(opts.Stdout),
 		stderr:       output.NewWriter(opts.Stderr),
@@ -146,6 +155,9 @@ func New(opts Options) (*Supervisor, error) {
 	}
 	if s.loadInterval <= 0 {
 		s.loadInterval = defaultLoadInterval
+	}
+	if opts.InheritStdin {
+		s.stdin, s.takeTTY = os.Stdin, isControllingTerminal(os.Stdin)
 	}
 	s.reaper.SetOrphanHandler(func(e signals.Exit) { s.post(orphanEvent{e}) })
 	s.buildTree(opts.Config)
@@ -291,6 +303,10 @@ func (s *Supervisor) onTimer(ev timerEvent) {
 }
 
 func (s *Supervisor) onSignal(ev signals.Event) {
+	if s.forward && ev.Action != signals.Shutdown {
+		s.forwardSignal(ev.Signal)
+		return
+	}
 	switch ev.Action {
 	case signals.Shutdown:
 		s.onShutdownSignal(ev.Signal)
@@ -300,6 +316,25 @@ func (s *Supervisor) onSignal(ev signals.Event) {
 		go func() { _ = s.Reload() }() // Reload goes through Do, which the loop itself must not wait on
 	case signals.ReopenLogs:
 		s.reopenLogs()
+	case signals.Forward:
+		s.log.WithField("signal", signalName(ev.Signal)).Debug("signal ignored: only procmon exec passes it on")
+	}
+}
+
+// forwardSignal passes sig on to the process group of every running task
+// process, in place of any action of procmon's own (SPEC 5).
+func (s *Supervisor) forwardSignal(sig syscall.Signal) {
+	log := s.log.WithField("signal", signalName(sig))
+	for _, t := range s.order {
+		for _, i := range t.instances {
+			r := i.live()
+			if r == nil {
+				log.WithFields(i.event("").fields()).Debug("signal dropped: no process to pass it on to")
+				continue
+			}
+			log.WithFields(i.event("").fields()).Debug("signal passed on")
+			signals.SignalGroup(r.pid, sig)
+		}
 	}
 }
 

@@ -22,7 +22,7 @@ func execCommand(a args) int {
 			return nil, fmt.Errorf("procmon exec: %w\n%s", err, execUsage)
 		}
 		return cfg, nil
-	}, tasks.Options{ForwardSignals: true, DirectOutput: true})
+	}, tasks.Options{ForwardSignals: true, DirectOutput: true, InheritStdin: true})
 }
 
 const execUsage = `usage: procmon exec [--once] [--restart-delay D] [--max-runtime D] [--load-high X --load-low Y]

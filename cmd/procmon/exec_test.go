@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,17 +43,20 @@ func TestExecPassesSignalsAndExitCodes(t *testing.T) {
 	cases := []struct {
 		name    string
 		command []string
+		signal  syscall.Signal
 		want    int
 	}{
-		{"trapped", []string{"sh", "-c", `trap 'exit 7' TERM; echo armed; while :; do sleep 0.01; done`}, 7},
-		{"killed", []string{"sh", "-c", "echo armed; exec sleep 1000"}, 128 + int(syscall.SIGTERM)},
+		{"trapped", []string{"sh", "-c", `trap 'exit 7' TERM; echo armed; while :; do sleep 0.01; done`}, syscall.SIGTERM, 7},
+		{"killed", []string{"sh", "-c", "echo armed; exec sleep 1000"}, syscall.SIGTERM, 128 + int(syscall.SIGTERM)},
+		// ulimit: no core file left behind by the sleep that SIGQUIT ends
+		{"quit", []string{"sh", "-c", "ulimit -c 0; echo armed; exec sleep 1000"}, syscall.SIGQUIT, 128 + int(syscall.SIGQUIT)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := procmon(append([]string{"exec", "--"}, c.command...)...)
 			out := startProcmon(t, cmd)
 			require.Eventually(t, func() bool { return strings.Contains(out.String(), "armed\n") }, 10*time.Second, time.Millisecond)
-			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+			require.NoError(t, cmd.Process.Signal(c.signal))
 			assert.Equal(t, c.want, waitExit(t, cmd, out, 10*time.Second), out.String())
 			assert.NotContains(t, out.String(), "| armed", "single-command mode does not prefix output")
 		})
@@ -125,4 +130,130 @@ restart_delay = "0s"
 func TestExecTaskNameIsAValidTaskName(t *testing.T) {
 	assert.Equal(t, "my_server", taskName("/opt/bin/my server"))
 	assert.Equal(t, "a_b", taskName("a\nb"))
+}
+
+func TestExecCommandReadsProcmonsStdin(t *testing.T) {
+	cmd := procmon("exec", "--once", "--", "cat")
+	cmd.Stdin = strings.NewReader("through procmon's stdin\n")
+	out := startProcmon(t, cmd)
+	assert.Equal(t, 0, waitExit(t, cmd, out, 10*time.Second), out.String())
+	assert.Contains(t, out.String(), "through procmon's stdin\n")
+}
+
+// onTerminal records what the far end of a pseudo-terminal shows.
+func onTerminal(t *testing.T, master *os.File) *terminal {
+	term := &terminal{t: t, master: master, screen: &output{}}
+	go func() { _, _ = io.Copy(term.screen, master) }()
+	return term
+}
+
+// Only the foreground process group may read a terminal or change its modes;
+// any other is stopped by SIGTTIN or SIGTTOU. On its controlling terminal
+// procmon hands the foreground to the command.
+func TestExecCommandGetsTheForegroundOfTheTerminal(t *testing.T) {
+	cmd := procmon("exec", "--once", "--", "sh", "-c", `stty -echo && echo armed && read line && echo "got $line"`)
+	master, err := pty.Start(cmd) // procmon leads a session of its own, the terminal its controlling one
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		stopProcmon(cmd)
+		master.Close()
+	})
+	term := onTerminal(t, master)
+	term.waitCount("armed", 1)
+	term.typeKeys("hello\r")
+	assert.Equal(t, 0, waitExit(t, cmd, term.screen, 10*time.Second), term.screen.String())
+	assert.Contains(t, term.screen.String(), "got hello")
+}
+
+// A terminal on stdin that is not procmon's controlling one has no foreground
+// to hand over: it is passed on as it is.
+func TestExecPassesOnATerminalItDoesNotControl(t *testing.T) {
+	master, tty, err := pty.Open()
+	require.NoError(t, err)
+	defer master.Close()
+	defer tty.Close()
+	term := onTerminal(t, master)
+	term.typeKeys("hello\r") // the terminal keeps the line until it is read
+	cmd := procmon("exec", "--once", "--", "sh", "-c", `read line; echo "got $line"`)
+	cmd.Stdin = tty
+	out := startProcmon(t, cmd)
+	assert.Equal(t, 0, waitExit(t, cmd, out, 10*time.Second), out.String())
+	assert.Contains(t, out.String(), "got hello\n")
+}
+
+// Every signal procmon catches, but those that shut it down, goes to the command
+// instead of triggering an action of procmon's own (maintenance, reload, ...).
+func TestExecForwardsEveryOtherSignal(t *testing.T) {
+	sigs := []struct {
+		name string
+		sig  syscall.Signal
+	}{
+		{"HUP", syscall.SIGHUP}, {"USR1", syscall.SIGUSR1}, {"USR2", syscall.SIGUSR2},
+		{"WINCH", syscall.SIGWINCH}, {"ALRM", syscall.SIGALRM},
+		{"37", syscall.Signal(37)}, // SIGRTMIN+3, systemd's halt
+	}
+	script := `for s in HUP USR1 USR2 WINCH ALRM 37; do trap "echo got $s" $s; done
+echo armed; while :; do sleep 0.01; done`
+	cmd := procmon("exec", "--", "sh", "-c", script)
+	out := startProcmon(t, cmd)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "armed\n") }, 10*time.Second, time.Millisecond)
+	for _, s := range sigs {
+		require.NoError(t, cmd.Process.Signal(s.sig))
+		require.Eventually(t, func() bool { return strings.Contains(out.String(), "got "+s.name+"\n") },
+			10*time.Second, time.Millisecond, "SIG%s was not passed on:\n%s", s.name, out.String())
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 128+int(syscall.SIGTERM), waitExit(t, cmd, out, 10*time.Second), out.String())
+	assert.NotContains(t, out.String(), "log files reopened", "SIGUSR2 was the command's")
+}
+
+// A command that cannot be executed ends procmon at once with a shell's code,
+// instead of being retried for ever.
+func TestExecCommandThatCannotBeExecutedExitsLikeAShell(t *testing.T) {
+	notExecutable := filepath.Join(t.TempDir(), "script")
+	require.NoError(t, os.WriteFile(notExecutable, []byte("#!/bin/sh\n"), 0o644))
+	cases := []struct {
+		name    string
+		command string
+		want    int
+	}{
+		{"missing", "/nonexistent/command", 127},
+		{"not in PATH", "procmon-no-such-command", 127},
+		{"not executable", notExecutable, 126},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := procmon("exec", "--", c.command)
+			out := startProcmon(t, cmd)
+			assert.Equal(t, c.want, waitExit(t, cmd, out, 10*time.Second), out.String())
+		})
+	}
+}
+
+// A command that never ran has no exit code to pass on: procmon must not
+// report success for it.
+func TestExecFailsWhenTheCommandNeverRan(t *testing.T) {
+	cmd := procmon("exec", "--user", "procmon-no-such-user", "--", "true")
+	out := startProcmon(t, cmd)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "task failed to start") }, 10*time.Second, time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, waitExit(t, cmd, out, 10*time.Second), out.String())
+}
+
+// The kernel drops a signal sent to PID 1 that PID 1 leaves at its default; the
+// Go runtime's handlers for fault signals would crash procmon instead, and the
+// container with it. A crash as PID 1 exits 2, not the command's 143.
+func TestExecAsPID1IgnoresSentFaultSignals(t *testing.T) {
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", os.Args[0], "exec", "--", "sh", "-c", "echo armed; exec sleep 1000")
+	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
+	out := startProcmon(t, cmd)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "armed\n") }, 10*time.Second, time.Millisecond)
+	pid := pid1(t, cmd)
+	for _, sig := range []syscall.Signal{syscall.SIGABRT, syscall.SIGSYS, syscall.SIGTRAP, syscall.SIGILL,
+		syscall.SIGSTKFLT, syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE} {
+		require.NoError(t, syscall.Kill(pid, sig))
+	}
+	require.NoError(t, syscall.Kill(pid, syscall.SIGTERM))
+	assert.Equal(t, 128+int(syscall.SIGTERM), waitExit(t, cmd, out, 10*time.Second), out.String())
+	assert.NotContains(t, out.String(), "goroutine ")
 }

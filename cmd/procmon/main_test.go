@@ -148,14 +148,21 @@ command = ["sh", "-c", "echo up; exec sleep 1000"]
 	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
 	out := startProcmon(t, cmd)
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "web | up") }, 10*time.Second, time.Millisecond)
-	children, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children")
-	require.NoError(t, err)
-	pid1, err := strconv.Atoi(strings.TrimSpace(string(children)))
-	require.NoError(t, err, "unshare's only child is procmon, PID 1 inside")
-	require.NoError(t, syscall.Kill(pid1, syscall.SIGTERM))
+	require.NoError(t, syscall.Kill(pid1(t, cmd), syscall.SIGTERM))
 	assert.Equal(t, 0, waitExit(t, cmd, out, 10*time.Second), out.String())
 	assert.Contains(t, out.String(), `signal=SIGTERM`)
 	assert.Contains(t, out.String(), "procmon stopped")
+}
+
+// pid1 is the host pid of the procmon that runs as PID 1 under unshare.
+func pid1(t *testing.T, unshare *exec.Cmd) int {
+	t.Helper()
+	pid := strconv.Itoa(unshare.Process.Pid)
+	children, err := os.ReadFile("/proc/" + pid + "/task/" + pid + "/children")
+	require.NoError(t, err)
+	inner, err := strconv.Atoi(strings.TrimSpace(string(children)))
+	require.NoError(t, err, "unshare's only child is procmon, PID 1 inside")
+	return inner
 }
 
 var pidLine = regexp.MustCompile(`pid=(\d+)`)
