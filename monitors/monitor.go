@@ -45,7 +45,7 @@ const (
 
 // Deps are what checks need from the engine.
 type Deps struct {
-	Start     signals.StartFunc  // Reaper.Start
+	Start signals.StartFunc // Reaper.Start
 	// The task's environment, for exec checks, and where notify monitors create
 	// their datagram socket: asked for only by the monitors that use them, on
 	// the goroutine calling New, as making them costs (a directory, say).
