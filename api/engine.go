@@ -18,7 +18,7 @@ type Engine interface {
 	Scale(name string, n int) error
 	Signal(name string, sig syscall.Signal) error
 	Logs(name string, n int) ([]output.Line, error)
-	Follow(name string, n int, ch chan output.Line) (backlog []output.Line, stop func(), err error)
+	Follow(name string, n int, f *output.Follower) (backlog []output.Line, stop func(), err error)
 	Done() <-chan struct{}
 	Reload() error
 	Maintenance() error

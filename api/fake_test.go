@@ -27,13 +27,13 @@ type fakeEngine struct {
 	reloadErr   error
 	maintErr    error
 	stopped     bool
-	lines       []output.Line
-	followers   map[chan output.Line]struct{}
+	ring        *output.Ring // web's output
+	followers   int
 	followerSet chan struct{} // closed and renewed whenever followers change
 }
 
 func newFakeEngine() *fakeEngine {
-	return &fakeEngine{followers: map[chan output.Line]struct{}{}, followerSet: make(chan struct{})}
+	return &fakeEngine{ring: output.NewRing("web", 0, "web", 1000), followerSet: make(chan struct{})}
 }
 
 func (f *fakeEngine) record(format string, args ...any) {
@@ -111,30 +111,27 @@ func (f *fakeEngine) Logs(name string, n int) ([]output.Line, error) {
 	if err := f.check(name); err != nil {
 		return nil, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.lines[max(0, len(f.lines)-n):]), nil
+	return f.ring.Last(n), nil
 }
 
-func (f *fakeEngine) Follow(name string, n int, ch chan output.Line) ([]output.Line, func(), error) {
+func (f *fakeEngine) Follow(name string, n int, fl *output.Follower) ([]output.Line, func(), error) {
 	if err := f.check(name); err != nil {
 		return nil, nil, err
 	}
-	backlog, _ := f.Logs(name, n)
-	f.setFollower(ch, true)
-	return backlog, func() { f.setFollower(ch, false) }, nil
+	backlog, stop := f.ring.Follow(n, fl)
+	f.addFollowers(1)
+	return backlog, func() {
+		stop()
+		f.addFollowers(-1)
+	}, nil
 }
 
 func (f *fakeEngine) Done() <-chan struct{} { return nil }
 
-func (f *fakeEngine) setFollower(ch chan output.Line, on bool) {
+func (f *fakeEngine) addFollowers(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if on {
-		f.followers[ch] = struct{}{}
-	} else {
-		delete(f.followers, ch)
-	}
+	f.followers += n
 	close(f.followerSet)
 	f.followerSet = make(chan struct{})
 }
@@ -145,7 +142,7 @@ func (f *fakeEngine) waitFollowers(t *testing.T, n int) {
 	deadline := time.After(10 * time.Second)
 	for {
 		f.mu.Lock()
-		got, changed := len(f.followers), f.followerSet
+		got, changed := f.followers, f.followerSet
 		f.mu.Unlock()
 		if got == n {
 			return
@@ -158,15 +155,9 @@ func (f *fakeEngine) waitFollowers(t *testing.T, n int) {
 	}
 }
 
-// print is a task writing a line: kept for Logs and sent to followers.
+// print is web writing a line: kept for Logs and queued for followers.
 func (f *fakeEngine) print(text string) {
-	l := output.Line{Time: time.Now(), Task: "web", Stream: "stdout", Text: text}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.lines = append(f.lines, l)
-	for ch := range f.followers {
-		ch <- l
-	}
+	f.ring.Sink("stdout", nil).WriteLine([]byte(text), true)
 }
 
 func (f *fakeEngine) Reload() error {

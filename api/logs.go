@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/procmon/procmon/output"
 )
@@ -11,9 +12,10 @@ import (
 // DefaultLines is how many lines of a task's output `logs` shows unless told.
 const DefaultLines = 100
 
-// followBuffer bounds what a slow follower may lag behind before it loses lines;
-// the tasks never wait for it.
-const followBuffer = 1024
+// followQueueBytes bounds how far a follower may fall behind before it loses
+// lines (the tasks never wait for it): about 60,000 short lines, or a thousand
+// of the longest (8 KiB).
+const followQueueBytes = 8 << 20
 
 // logs answers a JSON array of the last lines, or with follow=1 a stream of JSON
 // lines (the last lines, then every new one) until the client goes away.
@@ -56,10 +58,11 @@ func logsQuery(r *http.Request) (n int, follow bool, err error) {
 }
 
 // follow sends the last lines, then every new one, until the client leaves or
-// procmon stops.
+// procmon stops. Where the client fell so far behind that lines were lost, the
+// stream has a line with no text and "dropped": N.
 func (h *handler) follow(w http.ResponseWriter, r *http.Request, name string, n int) {
-	ch := make(chan output.Line, followBuffer)
-	backlog, stop, err := h.engine.Follow(name, n, ch)
+	f := output.NewFollower(followQueueBytes)
+	backlog, stop, err := h.engine.Follow(name, n, f)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -68,23 +71,33 @@ func (h *handler) follow(w http.ResponseWriter, r *http.Request, name string, n 
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	enc, rc := json.NewEncoder(w), http.NewResponseController(w)
-	for _, l := range backlog {
-		if enc.Encode(l) != nil {
-			return
-		}
-	}
-	_ = rc.Flush()
-	for {
+	for lines := backlog; send(enc, rc, lines); lines = nextLines(f, name) {
 		select {
-		case l := <-ch:
-			if enc.Encode(l) != nil {
-				return
-			}
-			_ = rc.Flush()
+		case <-f.Ready():
 		case <-h.engine.Done():
 			return
 		case <-r.Context().Done():
 			return
 		}
 	}
+}
+
+// nextLines takes what f has queued, with a mark where lines were lost.
+func nextLines(f *output.Follower, name string) []output.Line {
+	lines, dropped := f.Take()
+	if dropped > 0 {
+		lines = append(lines, output.Line{Time: time.Now(), Task: name, Dropped: dropped})
+	}
+	return lines
+}
+
+// send writes lines to the stream and flushes them; false once the client is gone.
+func send(enc *json.Encoder, rc *http.ResponseController, lines []output.Line) bool {
+	for _, l := range lines {
+		if enc.Encode(l) != nil {
+			return false
+		}
+	}
+	_ = rc.Flush()
+	return true
 }

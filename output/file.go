@@ -10,10 +10,11 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// File is a task output file: a Sink that appends each line, rotates the file by
-// size and reopens it on request (SIGUSR2, after logrotate moved it away). Lines
-// come from the hub's goroutine and Reopen from another; one mutex orders them, so
-// every line lands whole in either the old file or the new one.
+// File is a task output file: a Sink that appends the output as the task wrote
+// it, rotates the file by size and reopens it on request (SIGUSR2, after
+// logrotate moved it away). Writes come from the hub's goroutine and Reopen from
+// another; one mutex orders them, so every write (a line, or a maxLine piece of a
+// longer one) lands whole in either the old file or the new one.
 type File struct {
 	path    string
 	maxSize int64 // 0 = never rotate
@@ -26,9 +27,10 @@ type File struct {
 	failures Failures // of writes and rotations, logged once a run
 }
 
-// OpenFile opens path for appending. With maxSize > 0, a line that would take
+// OpenFile opens path for appending. With maxSize > 0, a write that would take
 // the file past maxSize bytes first moves it to PATH.1 (PATH.1 to PATH.2 and so
-// on), keeping backups old files; with backups 0 the old content is dropped.
+// on), keeping backups old files; with backups 0 the old content is dropped. A
+// line longer than maxLine comes in several writes, so it may straddle two files.
 // Failing writes and rotations are logged to log.
 func OpenFile(path string, maxSize int64, backups int, log logrus.FieldLogger) (*File, error) {
 	f, size, err := openAppend(path)
@@ -52,20 +54,24 @@ func openAppend(path string) (*os.File, int64, error) {
 	return f, fi.Size(), nil
 }
 
-// WriteLine appends line and a newline in one write. A full disk or a failed
-// rotation must not stop the task: the first error of a run of them is logged,
-// and the line is written to the current file if there still is one.
-func (w *File) WriteLine(line []byte) {
+// WriteLine appends text, and its newline if it had one, in one write: the file
+// gets the task's bytes unchanged. A full disk or a failed rotation must not stop
+// the task: the first error of a run of them is logged, and the text is written
+// to the current file if there still is one.
+func (w *File) WriteLine(text []byte, complete bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return
 	}
-	var rotateErr error
-	if n := int64(len(line)) + 1; w.maxSize > 0 && w.size > 0 && w.size+n > w.maxSize {
-		rotateErr = w.rotate() // tried again at the next line
+	w.buf = append(w.buf[:0], text...)
+	if complete {
+		w.buf = append(w.buf, '\n')
 	}
-	w.buf = append(append(w.buf[:0], line...), '\n')
+	var rotateErr error
+	if n := int64(len(w.buf)); w.maxSize > 0 && w.size > 0 && w.size+n > w.maxSize {
+		rotateErr = w.rotate() // tried again at the next write
+	}
 	written, err := w.f.Write(w.buf)
 	w.size += int64(written)
 	if err := errors.Join(rotateErr, err); err != nil {

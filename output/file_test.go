@@ -1,9 +1,11 @@
 package output
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +39,7 @@ func TestFileRotatesAtMaxSizeKeepingBackups(t *testing.T) {
 	f, err := OpenFile(path, 20, 2, log)
 	require.NoError(t, err)
 	for n := 0; n < 10; n++ {
-		f.WriteLine([]byte(fmt.Sprintf("line %d ---", n))) // 12 bytes with the newline: one line per file
+		f.WriteLine([]byte(fmt.Sprintf("line %d ---", n)), true) // 12 bytes with the newline: one line per file
 	}
 	assert.Empty(t, hook.AllEntries(), "nothing failed")
 	require.NoError(t, f.Close())
@@ -55,10 +57,10 @@ func TestFileFillsUpToMaxSizeBeforeRotating(t *testing.T) {
 	f, err := OpenFile(path, 12, 2, quiet())
 	require.NoError(t, err)
 	for _, l := range []string{"aaa", "bbb", "ccc", "a line longer than the limit"} {
-		f.WriteLine([]byte(l))
+		f.WriteLine([]byte(l), true)
 	}
 	require.NoError(t, f.Close())
-	f.WriteLine([]byte("after close")) // dropped, no panic
+	f.WriteLine([]byte("after close"), true) // dropped, no panic
 
 	assert.Equal(t, []string{"old", "aaa", "bbb"}, fileLines(t, path+".2"), "the existing size counts, and 12 bytes fit")
 	assert.Equal(t, []string{"ccc"}, fileLines(t, path+".1"))
@@ -71,7 +73,7 @@ func TestFileWithoutBackupsStartsOver(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 	for _, l := range []string{"one", "two", "three"} {
-		f.WriteLine([]byte(l))
+		f.WriteLine([]byte(l), true)
 	}
 	assert.Equal(t, []string{"three"}, fileLines(t, path))
 	_, err = os.Stat(path + ".1")
@@ -89,7 +91,7 @@ func TestFileReopenAfterRenameLosesNoLine(t *testing.T) {
 	go func() { // the hub's goroutine
 		defer wg.Done()
 		for n := 0; n < total; n++ {
-			f.WriteLine([]byte(fmt.Sprint(n)))
+			f.WriteLine([]byte(fmt.Sprint(n)), true)
 		}
 	}()
 	// logrotate's create mode, twice, while lines are flowing.
@@ -125,7 +127,7 @@ func TestFileReportsFailuresOnceUntilTheyStop(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 	for n := range 3 {
-		f.WriteLine([]byte(fmt.Sprintf("line %d ---", n)))
+		f.WriteLine([]byte(fmt.Sprintf("line %d ---", n)), true)
 	}
 	require.Len(t, hook.AllEntries(), 1, "one report for a run of failures")
 	assert.Equal(t, "cannot write task output; further errors are not logged until it recovers", hook.LastEntry().Message)
@@ -133,7 +135,7 @@ func TestFileReportsFailuresOnceUntilTheyStop(t *testing.T) {
 	assert.Equal(t, []string{"line 0 ---", "line 1 ---", "line 2 ---"}, fileLines(t, path), "no line is lost")
 
 	require.NoError(t, os.RemoveAll(path+".1"))
-	f.WriteLine([]byte("line 3 ---"))
+	f.WriteLine([]byte("line 3 ---"), true)
 	require.Len(t, hook.AllEntries(), 2)
 	assert.Equal(t, "task output file writable again", hook.LastEntry().Message)
 	assert.Equal(t, []string{"line 3 ---"}, fileLines(t, path))
@@ -143,4 +145,27 @@ func TestFileReportsFailuresOnceUntilTheyStop(t *testing.T) {
 func quiet() logrus.FieldLogger {
 	log, _ := logtest.NewNullLogger()
 	return log
+}
+
+// A file gets the task's bytes as they are: no newline between the pieces of a
+// long line, none after an unfinished last line. `procmon logs` shows the pieces.
+func TestFileGetsTheTaskBytesUnchanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	f, err := OpenFile(path, 0, 0, quiet())
+	require.NoError(t, err)
+	ring := NewRing("web", 0, "web", 100)
+	want := longLineAndTail()
+	throughHub(t, ring.Sink("stdout", f), want)
+	require.NoError(t, f.Close())
+
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, len(want), len(got))
+	assert.True(t, bytes.Equal(want, got))
+	var lengths []int
+	for _, l := range ring.Last(-1) {
+		lengths = append(lengths, len(l.Text))
+	}
+	pieces := append(slices.Repeat([]int{maxLine}, 200000/maxLine), 200000%maxLine)
+	assert.Equal(t, append(pieces, len("short"), len("no-newline-tail")), lengths)
 }

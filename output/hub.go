@@ -1,5 +1,7 @@
-// Package output carries the output of task processes from their pipes, line by
-// line, to procmon's own streams and to files, with one goroutine for every pipe.
+// Package output carries the output of task processes from their pipes to
+// procmon's own streams (line by line, prefixed), to files and loggers (byte for
+// byte) and to the in-memory rings of `procmon logs`, with a single goroutine
+// for all the pipes.
 package output
 
 import (
@@ -12,10 +14,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Sink receives the lines of one stream, without their newline, from the hub's
-// goroutine only.
+// Sink receives the output of one stream a line at a time, without the newline,
+// from the hub's goroutine only. complete says whether a newline ended text: it
+// does not for a piece of a line longer than maxLine, nor for the unfinished last
+// line of a pipe, so a sink that keeps the bytes as written (a file) adds none.
 type Sink interface {
-	WriteLine(line []byte)
+	WriteLine(text []byte, complete bool)
 }
 
 // maxLine bounds a line: a longer one is delivered in pieces.
@@ -152,7 +156,7 @@ func (p *pipe) split(data []byte) {
 			line = data[:nl]
 		}
 		if room := maxLine - len(p.partial); len(line) > room {
-			p.deliver(line[:room])
+			p.deliver(line[:room], false)
 			data = data[room:]
 			continue
 		}
@@ -160,18 +164,18 @@ func (p *pipe) split(data []byte) {
 			p.partial = append(p.partial, line...)
 			return
 		}
-		p.deliver(line)
+		p.deliver(line, true)
 		data = data[nl+1:]
 	}
 }
 
 // deliver hands the unfinished line plus tail to the sink.
-func (p *pipe) deliver(tail []byte) {
+func (p *pipe) deliver(tail []byte, complete bool) {
 	if len(p.partial) == 0 {
-		p.sink.WriteLine(tail)
+		p.sink.WriteLine(tail, complete)
 		return
 	}
-	p.sink.WriteLine(append(p.partial, tail...))
+	p.sink.WriteLine(append(p.partial, tail...), complete)
 	p.partial = p.partial[:0]
 }
 
@@ -191,7 +195,7 @@ func (h *Hub) finish(p *pipe) {
 // end delivers the unfinished last line, closes the pipe and says it ended.
 func (p *pipe) end() {
 	if len(p.partial) > 0 {
-		p.sink.WriteLine(p.partial)
+		p.sink.WriteLine(p.partial, false)
 	}
 	unix.Close(p.fd)
 	if p.ended != nil {

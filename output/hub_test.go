@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +17,7 @@ type lines struct {
 	got []string
 }
 
-func (l *lines) WriteLine(line []byte) {
+func (l *lines) WriteLine(line []byte, _ bool) {
 	l.mu.Lock()
 	l.got = append(l.got, string(line))
 	l.mu.Unlock()
@@ -75,30 +76,32 @@ func TestHubCloseGivesUpOnPipesThatNeverEnd(t *testing.T) {
 func TestWriterPrefixesWholeLines(t *testing.T) {
 	var b strings.Builder
 	s := NewWriter(&b).Sink("web.1 | ")
-	s.WriteLine([]byte("hello"))
+	s.WriteLine([]byte("hello"), true)
 	assert.Equal(t, "web.1 | hello\n", b.String())
 }
 
 func TestRingKeepsTheLastLinesAndFeedsFollowers(t *testing.T) {
 	r := NewRing("web", 1, "web.1", 3)
 	sink := r.Sink("stdout", nil)
-	sink.WriteLine([]byte("before"))
-	ch := make(chan Line, 10)
-	backlog, stop := r.Follow(5, ch)
+	sink.WriteLine([]byte("before"), true)
+	f := NewFollower(1 << 20)
+	backlog, stop := r.Follow(5, f)
 	assert.Equal(t, []string{"before"}, textsOf(backlog))
 	for _, s := range []string{"a", "b", "c", "d"} {
-		sink.WriteLine([]byte(s))
+		sink.WriteLine([]byte(s), true)
 	}
 	stop()
-	sink.WriteLine([]byte("e"))
+	sink.WriteLine([]byte("e"), true)
 	var texts []string
 	for _, l := range r.Last(10) {
 		texts = append(texts, l.Text)
 	}
 	assert.Equal(t, []string{"c", "d", "e"}, texts)
 	assert.Equal(t, []string{"d", "e"}, textsOf(r.Last(2)))
-	assert.Len(t, ch, 4, "a follower sees lines from when it started until it stopped")
-	first := <-ch
+	queued, dropped := f.Take()
+	assert.Equal(t, []string{"a", "b", "c", "d"}, textsOf(queued), "a follower sees lines from when it started until it stopped")
+	assert.Zero(t, dropped)
+	first := queued[0]
 	assert.Equal(t, Line{Time: first.Time, Task: "web", Instance: 1, Label: "web.1", Stream: "stdout", Text: "a"}, first)
 }
 
@@ -141,7 +144,7 @@ func TestHubKeepsPipesThatReuseANumberJustFreed(t *testing.T) {
 // slowSink takes its time over each line, as a sink writing to a slow disk does.
 type slowSink struct{ seen atomic.Int64 }
 
-func (s *slowSink) WriteLine([]byte) {
+func (s *slowSink) WriteLine([]byte, bool) {
 	time.Sleep(50 * time.Microsecond)
 	s.seen.Add(1)
 }
@@ -198,4 +201,42 @@ func TestHubSaysWhenAPipeEndedAfterItsLastLine(t *testing.T) {
 	defer left.Close()
 	h.Close(10 * time.Millisecond)
 	assert.True(t, leftEnded, "a pipe still open when the hub closes ends too")
+}
+
+// longLineAndTail is output whose bytes must survive the hub's cutting into
+// lines: a line of many maxLine pieces, and a last line without a newline.
+func longLineAndTail() []byte {
+	return []byte(strings.Repeat("x", 200000) + "\nshort\nno-newline-tail")
+}
+
+// throughHub sends data down a real pipe of a new hub to sink, and returns once
+// the pipe has ended and all of it was delivered.
+func throughHub(t *testing.T, sink Sink, data []byte) {
+	t.Helper()
+	h, err := NewHub()
+	require.NoError(t, err)
+	w, err := h.Pipe(sink, nil)
+	require.NoError(t, err)
+	_, err = w.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	h.Close(testWait)
+}
+
+// stream puts the output back together as the task wrote it.
+type stream struct{ bytes.Buffer }
+
+func (s *stream) WriteLine(text []byte, complete bool) {
+	s.Write(text)
+	if complete {
+		s.WriteByte('\n')
+	}
+}
+
+func TestHubTellsWhichPiecesEndALine(t *testing.T) {
+	var s stream
+	want := longLineAndTail()
+	throughHub(t, &s, want)
+	require.Equal(t, len(want), s.Len())
+	assert.True(t, bytes.Equal(want, s.Bytes()), "no newline added, none lost")
 }

@@ -76,15 +76,18 @@ func StartLogCommand(argv []string, start signals.StartFunc, log logrus.FieldLog
 	return c, nil
 }
 
-// WriteLine queues a copy of line for the logger, or drops it when the queue is
-// full. It never blocks.
-func (c *LogCommand) WriteLine(line []byte) {
+// WriteLine queues a copy of text, and its newline if it had one, for the
+// logger, or drops it when the queue is full: the logger gets the task's bytes
+// unchanged, less what was dropped. It never blocks.
+func (c *LogCommand) WriteLine(text []byte, complete bool) {
 	if c.closed.Load() {
 		return
 	}
-	buf := make([]byte, len(line)+1)
-	copy(buf, line)
-	buf[len(line)] = '\n'
+	buf := make([]byte, len(text), len(text)+1)
+	copy(buf, text)
+	if complete {
+		buf = append(buf, '\n')
+	}
 	select {
 	case c.queue <- buf:
 	default:

@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,13 +59,25 @@ func TestLogCommandPipesLinesToTheLogger(t *testing.T) {
 	var want []string
 	for n := 0; n < 500; n++ {
 		want = append(want, fmt.Sprint("line ", n))
-		c.WriteLine([]byte(want[n]))
+		c.WriteLine([]byte(want[n]), true)
 	}
 	c.Close() // hands over the queue, then EOF: cat writes everything and exits
 	assert.Equal(t, want, readFileLines(out))
 	assert.Zero(t, c.Dropped())
-	c.WriteLine([]byte("after close")) // dropped, no panic
+	c.WriteLine([]byte("after close"), true) // dropped, no panic
 	c.Close()
+}
+
+func TestLogCommandGetsTheTaskBytesUnchanged(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	c, _ := startLogger(t, "cat >> "+out)
+	want := longLineAndTail()
+	throughHub(t, c, want)
+	c.Close()
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, len(want), len(got))
+	assert.True(t, bytes.Equal(want, got), "no newline between the pieces of a long line, none after the last")
 }
 
 func TestLogCommandRestartsALoggerThatDies(t *testing.T) {
@@ -74,7 +87,7 @@ func TestLogCommandRestartsALoggerThatDies(t *testing.T) {
 	// Keep writing: lines that reach a dying logger's pipe are lost with it, the
 	// others must go to its successors, three lines each.
 	require.Eventually(t, func() bool {
-		c.WriteLine([]byte(strconv.Itoa(n)))
+		c.WriteLine([]byte(strconv.Itoa(n)), true)
 		n++
 		return len(readFileLines(out)) >= 9
 	}, testWait, 5*time.Millisecond)
@@ -104,7 +117,7 @@ func TestLogCommandNeverBlocksOnAStuckLogger(t *testing.T) {
 		defer close(done)
 		line := []byte(strings.Repeat("x", 100))
 		for n := 0; n < lines; n++ {
-			c.WriteLine(line)
+			c.WriteLine(line, true)
 		}
 	}()
 	select {

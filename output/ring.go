@@ -13,10 +13,14 @@ type Line struct {
 	Label    string    `json:"label"`  // the instance's, as the prefix of its output names it
 	Stream   string    `json:"stream"` // stdout or stderr
 	Text     string    `json:"text"`
+	// Dropped, on a line of its own with no text, says how many lines a follower
+	// lost at that point because it fell behind.
+	Dropped int `json:"dropped,omitempty"`
 }
 
 // Ring keeps the last lines of one task instance in memory and passes new ones
-// to followers. It grows only as lines come, so a quiet task costs nothing.
+// to followers. It grows only as lines come, so a quiet task costs nothing. A
+// line longer than maxLine is kept as several lines.
 type Ring struct {
 	mu        sync.Mutex
 	task      string
@@ -25,12 +29,12 @@ type Ring struct {
 	size      int
 	lines     []Line
 	next      int // where the next line goes once the ring is full
-	followers map[chan Line]struct{}
+	followers map[*Follower]struct{}
 }
 
 // NewRing keeps up to size lines of the instance with this label.
 func NewRing(task string, instance int, label string, size int) *Ring {
-	return &Ring{task: task, instance: instance, label: label, size: size, followers: map[chan Line]struct{}{}}
+	return &Ring{task: task, instance: instance, label: label, size: size, followers: map[*Follower]struct{}{}}
 }
 
 // Sink returns a sink that records each line of stream, then hands it to next
@@ -45,10 +49,10 @@ type ringSink struct {
 	next   Sink
 }
 
-func (s *ringSink) WriteLine(line []byte) {
-	s.ring.add(Line{Time: time.Now(), Task: s.ring.task, Instance: s.ring.instance, Label: s.ring.label, Stream: s.stream, Text: string(line)})
+func (s *ringSink) WriteLine(text []byte, complete bool) {
+	s.ring.add(Line{Time: time.Now(), Task: s.ring.task, Instance: s.ring.instance, Label: s.ring.label, Stream: s.stream, Text: string(text)})
 	if s.next != nil {
-		s.next.WriteLine(line)
+		s.next.WriteLine(text, complete)
 	}
 }
 
@@ -61,11 +65,8 @@ func (r *Ring) add(l Line) {
 		r.lines[r.next] = l
 		r.next = (r.next + 1) % r.size
 	}
-	for ch := range r.followers {
-		select {
-		case ch <- l:
-		default: // a follower that does not keep up loses lines, the task never waits
-		}
+	for f := range r.followers {
+		f.add(l)
 	}
 }
 
@@ -85,16 +86,16 @@ func (r *Ring) last(n int) []Line {
 }
 
 // Follow returns up to n of the most recent lines and, from that very moment,
-// delivers every new line to ch until stop is called: no line is missed or seen
+// queues every new line on f until stop is called: no line is missed or seen
 // twice between the two.
-func (r *Ring) Follow(n int, ch chan Line) (backlog []Line, stop func()) {
+func (r *Ring) Follow(n int, f *Follower) (backlog []Line, stop func()) {
 	r.mu.Lock()
 	backlog = r.last(n)
-	r.followers[ch] = struct{}{}
+	r.followers[f] = struct{}{}
 	r.mu.Unlock()
 	return backlog, func() {
 		r.mu.Lock()
-		delete(r.followers, ch)
+		delete(r.followers, f)
 		r.mu.Unlock()
 	}
 }

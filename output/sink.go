@@ -15,7 +15,9 @@ type Writer struct {
 // NewWriter wraps w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
-// Sink returns a sink that writes each line as prefix + line + "\n".
+// Sink returns a sink that writes each line as prefix + line + "\n". A prefix
+// needs whole lines: a piece of a long line, or an unfinished last line, gets
+// its own prefix and newline too.
 func (w *Writer) Sink(prefix string) Sink {
 	return &lineSink{w: w, prefix: []byte(prefix)}
 }
@@ -27,7 +29,7 @@ type lineSink struct {
 }
 
 // WriteLine is called from the hub's goroutine only, so buf needs no lock.
-func (s *lineSink) WriteLine(line []byte) {
+func (s *lineSink) WriteLine(line []byte, _ bool) {
 	s.buf = append(append(append(s.buf[:0], s.prefix...), line...), '\n')
 	s.w.mu.Lock()
 	_, _ = s.w.w.Write(s.buf) // a closed terminal or a full disk must not stop supervision

@@ -234,9 +234,9 @@ func (s *Supervisor) Logs(name string, n int) ([]output.Line, error) {
 }
 
 // Follow returns up to n recent output lines of name's current instances, oldest
-// first, and from then on sends every new one to ch until stop is called. A
-// reader that falls behind loses lines; the tasks never wait for it.
-func (s *Supervisor) Follow(name string, n int, ch chan output.Line) (backlog []output.Line, stop func(), err error) {
+// first, and from then on queues every new one on f until stop is called. A
+// reader that falls behind too far loses lines; the tasks never wait for it.
+func (s *Supervisor) Follow(name string, n int, f *output.Follower) (backlog []output.Line, stop func(), err error) {
 	var rings []*output.Ring
 	if err := s.onTask(name, func(t *task) error {
 		rings = t.rings()
@@ -246,7 +246,7 @@ func (s *Supervisor) Follow(name string, n int, ch chan output.Line) (backlog []
 	}
 	var stops []func()
 	for _, r := range rings {
-		lines, stopRing := r.Follow(n, ch)
+		lines, stopRing := r.Follow(n, f)
 		backlog = append(backlog, lines...)
 		stops = append(stops, stopRing)
 	}

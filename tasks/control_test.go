@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -89,7 +90,7 @@ command = ["sh", "-c", "trap 'echo got HUP' HUP; echo hello; while :; do sleep 0
 		return err == nil && len(lines) == 1
 	}, 10*time.Second, time.Millisecond)
 
-	follow := make(chan output.Line, 10)
+	follow := output.NewFollower(1 << 20)
 	backlog, stop, err := h.sup.Follow("echo", 5, follow)
 	require.NoError(t, err)
 	assert.Equal(t, "hello", backlog[0].Text)
@@ -99,8 +100,9 @@ command = ["sh", "-c", "trap 'echo got HUP' HUP; echo hello; while :; do sleep 0
 	deadline := time.After(10 * time.Second)
 	for got := false; !got; {
 		select {
-		case l := <-follow:
-			got = l.Text == "got HUP"
+		case <-follow.Ready():
+			lines, _ := follow.Take()
+			got = slices.ContainsFunc(lines, func(l output.Line) bool { return l.Text == "got HUP" })
 		case <-deadline:
 			t.Fatal("the HUP's line never came")
 		}

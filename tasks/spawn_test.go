@@ -37,7 +37,7 @@ command = ["sh", "-c", "echo out; echo err >&2"]
 	require.Equal(t, 0, h.wait(), h.log.String())
 	both, err := os.ReadFile(filepath.Join(dir, "both.log"))
 	require.NoError(t, err)
-	assert.Equal(t, "out\nerr\npartial\n", string(both))
+	assert.Equal(t, "out\nerr\npartial", string(both), "a file gets the bytes as written: no newline is added")
 	split, err := os.ReadFile(filepath.Join(dir, "split.err"))
 	require.NoError(t, err)
 	assert.Equal(t, "err\n", string(split))

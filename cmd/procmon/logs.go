@@ -18,7 +18,13 @@ func runLogs(ctx context.Context, s *session, args []string) error {
 	if err != nil {
 		return err
 	}
-	show := func(l api.Line) { fmt.Fprintln(s.out, prefix(l)+l.Text) }
+	show := func(l api.Line) {
+		if l.Dropped > 0 { // in the stream, so the gap shows where it is
+			fmt.Fprintf(s.out, "... %d lines dropped: logs -f fell behind\n", l.Dropped)
+			return
+		}
+		fmt.Fprintln(s.out, prefix(l)+l.Text)
+	}
 	if follow {
 		return s.client.Follow(ctx, name, n, show)
 	}
