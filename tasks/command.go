@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -182,4 +183,21 @@ func (s *Supervisor) orDevNull(f *os.File) io.Writer {
 func isControllingTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
 	return err == nil
+}
+
+// blameDir names the task's dir when it is why the spawn failed: the child's
+// chdir fails with the same "fork/exec PROGRAM: no such file or directory" as a
+// missing program, and the user would look for the wrong one.
+func blameDir(dir string, err error) error {
+	var e *os.PathError
+	if dir == "" || !errors.As(err, &e) || e.Op != "fork/exec" {
+		return err
+	}
+	switch fi, statErr := os.Stat(dir); {
+	case statErr != nil:
+		return fmt.Errorf("dir %s: %w", dir, statErr)
+	case !fi.IsDir():
+		return fmt.Errorf("dir %s: not a directory", dir)
+	}
+	return err
 }

@@ -149,6 +149,7 @@ func execFailure(err error) (code int, ok bool) {
 func (s *Supervisor) launched(l *launching) {
 	r, i := l.run, l.run.inst
 	if l.err != nil {
+		l.err = blameDir(i.task.cfg.Dir, l.err)
 		ev := i.event(EvStartFailed)
 		ev.Error = l.err.Error()
 		s.emit(ev)

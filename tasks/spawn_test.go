@@ -222,3 +222,16 @@ log_backups = 5
 	}
 	assert.Len(t, all, 60, "every line of every stream and instance, in one of the files")
 }
+
+// A dir that does not exist fails the spawn with the same error as a missing
+// program: the message must name the dir.
+func TestAMissingDirIsNamedInTheError(t *testing.T) {
+	h := start(t, `
+[tasks.d]
+command = ["pwd"]
+dir = "/nonexistent/dir"
+start_retries = 0
+`)
+	failed := h.rec.waitFor(t, is(EvStartFailed, "d"))
+	assert.Contains(t, failed.Error, "dir /nonexistent/dir: ")
+}
