@@ -126,6 +126,9 @@ func (s *Supervisor) scale(t *task, n int) {
 			i.state = Pending
 		}
 		t.instances = append(t.instances, i)
+		for f := range t.followers {
+			s.follow(t, i, 0, f)
+		}
 	}
 	s.dropRemoved(t)
 }
@@ -233,28 +236,39 @@ func (s *Supervisor) Logs(name string, n int) ([]output.Line, error) {
 	return newest(lines, n), nil
 }
 
-// Follow returns up to n recent output lines of name's current instances, oldest
-// first, and from then on queues every new one on f until stop is called. A
-// reader that falls behind too far loses lines; the tasks never wait for it.
+// Follow returns up to n recent output lines of name's instances, oldest first,
+// and from then on queues every new one on f, those of instances added later by
+// a scale included, until stop is called. A reader that falls behind too far
+// loses lines; the tasks never wait for it.
 func (s *Supervisor) Follow(name string, n int, f *output.Follower) (backlog []output.Line, stop func(), err error) {
-	var rings []*output.Ring
-	if err := s.onTask(name, func(t *task) error {
-		rings = t.rings()
+	var t *task
+	if err := s.onTask(name, func(found *task) error {
+		t = found
+		for _, i := range t.instances {
+			backlog = append(backlog, s.follow(t, i, n, f)...)
+		}
 		return nil
 	}); err != nil {
 		return nil, nil, err
 	}
-	var stops []func()
-	for _, r := range rings {
-		lines, stopRing := r.Follow(n, f)
-		backlog = append(backlog, lines...)
-		stops = append(stops, stopRing)
+	return newest(backlog, n), func() { s.Do(func() { t.unfollow(f) }) }, nil
+}
+
+// follow queues the new lines of i on f, and returns up to n of its last ones.
+func (s *Supervisor) follow(t *task, i *instance, n int, f *output.Follower) []output.Line {
+	lines, stop := i.logs.Follow(n, f)
+	if t.followers == nil {
+		t.followers = map[*output.Follower][]func(){}
 	}
-	return newest(backlog, n), func() {
-		for _, stopRing := range stops {
-			stopRing()
-		}
-	}, nil
+	t.followers[f] = append(t.followers[f], stop)
+	return lines
+}
+
+func (t *task) unfollow(f *output.Follower) {
+	for _, stop := range t.followers[f] {
+		stop()
+	}
+	delete(t.followers, f)
 }
 
 // newest orders lines of several instances by time and keeps the last n.

@@ -224,3 +224,32 @@ command = ["sleep", "1000"]
 	assert.Equal(t, child, h.pid("c", 0))
 	assert.Zero(t, h.rec.count(is(EvSubtreeStopped, "p")))
 }
+
+// A follower sees the output of instances that a scale adds after it began.
+func TestFollowersSeeInstancesAddedLater(t *testing.T) {
+	h := start(t, `
+[tasks.web]
+command = ["sh", "-c", "echo serving $PROCMON_INSTANCE; exec sleep 1000"]
+`)
+	h.pid("web", 0)
+	f := output.NewFollower(1 << 20)
+	_, stop, err := h.sup.Follow("web", 0, f)
+	require.NoError(t, err)
+	defer stop()
+	require.NoError(t, h.sup.Scale("web", 2))
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case <-f.Ready():
+			lines, _ := f.Take()
+			for _, l := range lines {
+				if l.Text == "serving 1" {
+					assert.Equal(t, "web.1", l.Label)
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatal("the new instance's line never came")
+		}
+	}
+}

@@ -104,6 +104,7 @@ type task struct {
 	instances []*instance
 	parents   []*task
 	children  []*task
+	followers map[*output.Follower][]func() // `logs -f` readers, and how to let each go
 }
 
 // New builds a supervisor for opts.Config. Nothing starts before Run.
