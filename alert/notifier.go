@@ -20,7 +20,7 @@ import (
 
 const (
 	queueSize = 100
-	// drainWait bounds how long CloseBy, at procmon's exit, lets the channels
+	// drainWait bounds how long Close, at procmon's exit, lets the channels
 	// send what is queued.
 	drainWait = 2 * time.Second
 	// dropLogEvery bounds how often a channel that drops events says so.
@@ -48,7 +48,7 @@ type Notifier struct {
 	closing  chan struct{} // closed by Drain: send what is queued, then stop
 	done     chan struct{} // closed once every channel's goroutine has returned
 	ctx      context.Context
-	cancel   context.CancelFunc // cuts the sending short, for CloseBy
+	cancel   context.CancelFunc // cuts the sending short, for Close
 	wg       sync.WaitGroup
 	closed   atomic.Bool
 	once     sync.Once
@@ -139,7 +139,7 @@ func (n *Notifier) loop(c *channel) {
 }
 
 // run sends the queued events one at a time until Drain finds the queue empty
-// or CloseBy cancels ctx. It returns how many events it did not send.
+// or Close cancels ctx. It returns how many events it did not send.
 func (c *channel) run(ctx context.Context, closing <-chan struct{}) (unsent int) {
 	for {
 		var p *payload
@@ -174,7 +174,7 @@ func (c *channel) deliver(ctx context.Context, p *payload) (cancelled bool) {
 // Drain stops taking events and returns at once, while the channels go on
 // sending all they have queued, each send bounded only by its own timeouts and
 // retries: a notifier replaced by a reload loses nothing as procmon runs on. A
-// later CloseBy still bounds what is left. Safe to call twice.
+// later Close still bounds what is left. Safe to call twice.
 func (n *Notifier) Drain() {
 	n.once.Do(func() {
 		n.closed.Store(true)
@@ -183,23 +183,18 @@ func (n *Notifier) Drain() {
 	})
 }
 
-// CloseBy stops taking events and lets the channels send what is queued for
-// drainWait at most, and not past deadline when it is not zero (the end of
-// procmon's shutdown budget): procmon's exit waits for it. Then it cancels what
-// is still being sent, logs each channel's discarded events and drops not yet
-// reported, and returns once every goroutine has. Safe to call twice, and after
-// Drain.
-func (n *Notifier) CloseBy(deadline time.Time) {
+// Close stops taking events and lets the channels send what is queued for
+// drainWait at most, and not once ctx is done (the end of procmon's shutdown
+// budget): procmon's exit waits for it. Then it cancels what is still being
+// sent, logs each channel's discarded events and drops not yet reported, and
+// returns once every goroutine has. Safe to call twice, and after Drain.
+func (n *Notifier) Close(ctx context.Context) {
 	n.Drain()
-	wait := drainWait
-	if !deadline.IsZero() {
-		wait = min(wait, time.Until(deadline))
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+	ctx, cancel := context.WithTimeout(ctx, drainWait)
+	defer cancel()
 	select {
 	case <-n.done:
-	case <-timer.C:
+	case <-ctx.Done():
 	}
 	n.cancel()
 	<-n.done

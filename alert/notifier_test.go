@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -47,7 +48,7 @@ func newNotifier(t *testing.T, deps Deps, entries ...*config.Notify) (*Notifier,
 	t.Helper()
 	log, hook := quietLog()
 	n := New(entries, deps, log)
-	t.Cleanup(func() { n.CloseBy(time.Time{}) })
+	t.Cleanup(func() { n.Close(context.Background()) })
 	return n, hook
 }
 
@@ -200,7 +201,7 @@ func TestDeadEndpointsNeitherBlockNorPanic(t *testing.T) {
 	}, wait, time.Millisecond)
 
 	start = time.Now()
-	n.CloseBy(time.Time{})
+	n.Close(context.Background())
 	assert.Less(t, time.Since(start), 5*time.Second, "Close drains briefly, then gives up")
 	queued := func() (total int) {
 		for _, c := range n.channels {
@@ -232,7 +233,7 @@ func TestCloseKillsAHangingExecCommand(t *testing.T) {
 	}, wait, time.Millisecond)
 
 	start := time.Now()
-	n.CloseBy(time.Time{})
+	n.Close(context.Background())
 	assert.Less(t, time.Since(start), 5*time.Second)
 	assert.ErrorIs(t, unix.Kill(pid, 0), unix.ESRCH, "the command was killed and reaped")
 }
@@ -309,15 +310,15 @@ func TestDrainSendsEverythingQueuedHoweverLongItTakes(t *testing.T) {
 
 	require.Eventually(t, func() bool { return h.arrived.Load() == 1 }, wait, time.Millisecond)
 	assert.Never(t, h.cancelled.Load, drainWait+time.Second, 10*time.Millisecond,
-		"a draining notifier is not cut short after CloseBy's bound")
+		"a draining notifier is not cut short after Close's bound")
 	h.Release()
 	require.Eventually(t, func() bool { return h.answered.Load() == 5 }, wait, time.Millisecond, "%v", hook.AllEntries())
-	n.CloseBy(time.Time{})
+	n.Close(context.Background())
 	assert.Empty(t, hook.AllEntries(), "nothing failed, nothing was discarded")
 	assert.EqualValues(t, 5, h.arrived.Load(), "the late event was not taken")
 }
 
-func TestCloseByLogsWhatItDiscards(t *testing.T) {
+func TestCloseLogsWhatItDiscards(t *testing.T) {
 	h := newHeldWebhook(t)
 	n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvTaskFatal}, URL: h.URL})
 	for range 6 {
@@ -326,12 +327,14 @@ func TestCloseByLogsWhatItDiscards(t *testing.T) {
 	require.Eventually(t, func() bool { return h.arrived.Load() == 1 }, wait, time.Millisecond)
 
 	start := time.Now()
-	n.CloseBy(time.Now().Add(50 * time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	n.Close(ctx)
 	assert.Less(t, time.Since(start), drainWait, "the deadline comes before drainWait")
 	discarded := logged(hook, "6 queued notifications discarded")
 	require.Len(t, discarded, 1, "the one being sent and the 5 queued: %v", hook.AllEntries())
 	assert.EqualValues(t, 6, discarded[0].Data["discarded"])
-	assert.Empty(t, logged(hook, "cannot send notification"), "cut short by CloseBy: not a failure of the endpoint")
+	assert.Empty(t, logged(hook, "cannot send notification"), "cut short by Close: not a failure of the endpoint")
 }
 
 // dropBurst fills the queue of n's only channel, held by h, then drops 499 events.
@@ -355,15 +358,22 @@ func TestADropBurstIsLoggedInTotal(t *testing.T) {
 		first, total := logged(hook, msg)[0], logged(hook, msg)[1]
 		assert.EqualValues(t, 1, first.Data["dropped"], "the first drop is logged at once")
 		assert.EqualValues(t, 499, total.Data["dropped"])
-		n.CloseBy(time.Now())
+		n.Close(expired())
 	})
 	t.Run("at close", func(t *testing.T) {
 		h := newHeldWebhook(t)
 		n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvTaskFatal}, URL: h.URL})
 		dropBurst(t, n, h)
-		n.CloseBy(time.Now())
+		n.Close(expired())
 		entries := logged(hook, msg)
 		require.NotEmpty(t, entries)
 		assert.EqualValues(t, 499, entries[len(entries)-1].Data["dropped"])
 	})
+}
+
+// expired is a context whose deadline has passed.
+func expired() context.Context {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now())
+	cancel()
+	return ctx
 }

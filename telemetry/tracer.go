@@ -4,6 +4,7 @@
 package telemetry
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -134,25 +135,21 @@ func (t *Tracer) Observe(ev tasks.Event) {
 	}
 }
 
-// CloseBy ends the trace if procmon_stopped has not, and waits for the last
-// spans to be sent: a few seconds at most, and not past deadline (when not zero),
-// the end of procmon's shutdown budget. Safe to call twice.
-func (t *Tracer) CloseBy(deadline time.Time) {
+// Close ends the trace if procmon_stopped has not, and waits for the last spans
+// to be sent: a few seconds at most, and not once ctx is done (the end of
+// procmon's shutdown budget). Safe to call twice.
+func (t *Tracer) Close(ctx context.Context) {
 	if t == nil || t.client == nil {
 		return
 	}
 	t.mu.Lock()
 	t.finish(time.Now())
 	t.mu.Unlock()
-	wait := closeWait
-	if !deadline.IsZero() {
-		wait = min(wait, time.Until(deadline))
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+	ctx, cancel := context.WithTimeout(ctx, closeWait)
+	defer cancel()
 	select {
 	case <-t.flushed:
-	case <-timer.C:
+	case <-ctx.Done():
 		t.log.Warn("honeycomb: the last spans were not sent in time")
 	}
 }

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -122,8 +123,8 @@ func TestTracerSendsOneTraceOfSpans(t *testing.T) {
 	} {
 		tr.Observe(ev)
 	}
-	tr.CloseBy(time.Time{})
-	tr.CloseBy(time.Time{})
+	tr.Close(context.Background())
+	tr.Close(context.Background())
 
 	events, errs := hc.received()
 	require.Empty(t, errs)
@@ -195,7 +196,7 @@ func TestTracerCloseEndsOpenSpans(t *testing.T) {
 	tr := newTracer(t, hc.URL)
 	tr.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
 	tr.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "db", Pid: 5})
-	tr.CloseBy(time.Time{})
+	tr.Close(context.Background())
 	tr.Observe(tasks.Event{Type: tasks.EvTaskExited, Task: "db", Pid: 5}) // after Close: ignored
 
 	events, errs := hc.received()
@@ -217,11 +218,11 @@ func TestTracerWithoutAPIKeyIsANoOp(t *testing.T) {
 	require.NoError(t, err)
 	tr.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
 	tr.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "x", Pid: 1})
-	tr.CloseBy(time.Time{})
+	tr.Close(context.Background())
 	assert.Equal(t, before, runtime.NumGoroutine(), "no goroutine is started")
 	var nilTracer *Tracer
 	nilTracer.Observe(tasks.Event{Type: tasks.EvProcmonStopped})
-	nilTracer.CloseBy(time.Time{})
+	nilTracer.Close(context.Background())
 }
 
 func TestTracerNeverBlocksOnAnUnreachableHoneycomb(t *testing.T) {
@@ -238,7 +239,7 @@ func TestTracerNeverBlocksOnAnUnreachableHoneycomb(t *testing.T) {
 	}
 	tr.Observe(tasks.Event{Type: tasks.EvProcmonStopped})
 	assert.Less(t, time.Since(start), 2*time.Second)
-	tr.CloseBy(time.Time{})
+	tr.Close(context.Background())
 	assert.Less(t, time.Since(start), 10*time.Second)
 	require.Eventually(t, func() bool {
 		for _, e := range hook.AllEntries() {
@@ -251,7 +252,7 @@ func TestTracerNeverBlocksOnAnUnreachableHoneycomb(t *testing.T) {
 }
 
 // procmon's shutdown budget bounds the wait for the last spans.
-func TestCloseByStopsWaitingAtTheDeadline(t *testing.T) {
+func TestCloseStopsWaitingAtTheDeadline(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
 	defer srv.Close()
@@ -261,7 +262,9 @@ func TestCloseByStopsWaitingAtTheDeadline(t *testing.T) {
 	require.NoError(t, err)
 	tr.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
 	began := time.Now()
-	tr.CloseBy(began.Add(100 * time.Millisecond))
+	ctx, cancel := context.WithDeadline(context.Background(), began.Add(100*time.Millisecond))
+	defer cancel()
+	tr.Close(ctx)
 	assert.Less(t, time.Since(began), closeWait/2)
 	assert.Equal(t, "honeycomb: the last spans were not sent in time", hook.LastEntry().Message)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"reflect"
 	"sync"
 	"time"
@@ -21,14 +22,14 @@ import (
 // traces and alerts. The journal comes first: its lock is what tells a second
 // procmon on the same files to stop before it touches anything, and the leftovers
 // of a previous run are stopped before anything starts. closeAll flushes them all
-// after Run, by a deadline when it is not zero; reload takes a reloaded
+// after Run, until ctx is done at the latest; reload takes a reloaded
 // configuration's [[notify]].
-func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (list []tasks.Observer, closeAll func(deadline time.Time), reload func(*config.Config), err error) {
-	var closers []func(time.Time)
-	closeAll = func(deadline time.Time) {
+func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (list []tasks.Observer, closeAll func(context.Context), reload func(*config.Config), err error) {
+	var closers []func(context.Context)
+	closeAll = func(ctx context.Context) {
 		var wg sync.WaitGroup // slow endpoints are waited for side by side
 		for _, c := range closers {
-			wg.Go(func() { c(deadline) })
+			wg.Go(func() { c(ctx) })
 		}
 		wg.Wait()
 	}
@@ -37,7 +38,7 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 		if err != nil {
 			return nil, closeAll, nil, err
 		}
-		closers = append(closers, func(time.Time) { _ = j.Close() })
+		closers = append(closers, func(context.Context) { _ = j.Close() })
 		if err := journal.Cleanup(path, stopSettings(cfg), log); err != nil {
 			log.WithError(err).Warn("cannot read the previous journal")
 		}
@@ -45,19 +46,19 @@ func observers(cfg *config.Config, reaper *signals.Reaper, log *logrus.Logger) (
 	}
 	tracer, err := telemetry.New(cfg.Honeycomb, log)
 	if err != nil {
-		closeAll(time.Time{})
-		return nil, func(time.Time) {}, nil, err
+		closeAll(context.Background())
+		return nil, func(context.Context) {}, nil, err
 	}
-	closers = append(closers, tracer.CloseBy)
+	closers = append(closers, tracer.Close)
 	notify := newAlerts(cfg.Notify, alert.Deps{Start: reaper.Start}, log)
-	closers = append(closers, notify.CloseBy)
+	closers = append(closers, notify.Close)
 	return append(list, tracer, notify), closeAll, notify.reload, nil
 }
 
 // alerts passes events to the notifier of the [[notify]] entries in force. A
 // reload that changes them replaces it; the notifier replaced sends what it has
 // queued in the background. Observe and reload run on the supervisor goroutine,
-// CloseBy after it.
+// Close after it.
 type alerts struct {
 	entries  []*config.Notify
 	deps     alert.Deps
@@ -82,12 +83,12 @@ func (a *alerts) reload(cfg *config.Config) {
 	a.log.WithField("entries", len(cfg.Notify)).Info("notify channels reloaded")
 }
 
-// CloseBy flushes the notifier in force and those replaced, side by side, by
-// deadline.
-func (a *alerts) CloseBy(deadline time.Time) {
+// Close flushes the notifier in force and those replaced, side by side, until
+// ctx is done at the latest.
+func (a *alerts) Close(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, n := range append(a.replaced, a.current) {
-		wg.Go(func() { n.CloseBy(deadline) })
+		wg.Go(func() { n.Close(ctx) })
 	}
 	wg.Wait()
 }

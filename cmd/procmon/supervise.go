@@ -101,12 +101,19 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 }
 
 // flushObservers lets the observers send what they still hold, by deadline when
-// it is not zero. A SIGINT or SIGTERM meanwhile ends the wait: the orchestrator
-// wants procmon gone now, and the rest is lost.
-func flushObservers(closeAll func(time.Time), deadline time.Time, sigs <-chan signals.Event, log logrus.FieldLogger) {
+// it is not zero. A SIGINT or SIGTERM meanwhile cuts it short: the orchestrator
+// wants procmon gone now, and what is left is discarded (and counted).
+func flushObservers(closeAll func(context.Context), deadline time.Time, sigs <-chan signals.Event, log logrus.FieldLogger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if !deadline.IsZero() {
+		var stop context.CancelFunc
+		ctx, stop = context.WithDeadline(ctx, deadline)
+		defer stop()
+	}
 	done := make(chan struct{})
 	go func() {
-		closeAll(deadline)
+		closeAll(ctx)
 		close(done)
 	}()
 	for {
@@ -116,7 +123,7 @@ func flushObservers(closeAll func(time.Time), deadline time.Time, sigs <-chan si
 		case ev := <-sigs:
 			if ev.Action == signals.Shutdown {
 				log.WithField("signal", ev.Signal.String()).Warn("signal while flushing journal, traces and alerts: exiting at once")
-				return
+				cancel()
 			}
 		}
 	}
