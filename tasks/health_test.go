@@ -116,7 +116,8 @@ ready_timeout = "100ms"
 start_retries = 0
 `, freePort()))
 	assert.Equal(t, 1, h.wait())
-	h.rec.waitFor(t, is(EvTaskFatal, "slow"))
+	fatal := h.rec.waitFor(t, is(EvTaskFatal, "slow"))
+	assert.Equal(t, "1 failed start(s), last: not ready within ready_timeout", fatal.Error, "procmon's SIGTERM is not the cause")
 	assert.Equal(t, "SIGTERM", h.rec.waitFor(t, is(EvTaskExited, "slow")).Signal)
 }
 

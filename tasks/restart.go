@@ -39,11 +39,20 @@ func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 	failedStart := t.Type == config.Oneshot || !r.becameRdy || r.cause == causeReadyTimeout ||
 		e.Time.Sub(r.started) < t.StartTime
 	if failedStart {
-		s.failedStart(i, e.String())
+		s.failedStart(i, exitReason(r, e))
 		return
 	}
 	i.failedStarts = 0
 	s.enterBackoff(i)
+}
+
+// exitReason says why a run counts as a failed start: the exit, or, when procmon
+// stopped it for not being ready in time, that (its SIGTERM is no cause).
+func exitReason(r *run, e signals.Exit) string {
+	if r.cause == causeReadyTimeout {
+		return "not ready within ready_timeout"
+	}
+	return e.String()
 }
 
 // failedStart counts a failed start and backs off, or gives up.
