@@ -3,6 +3,7 @@ package tasks
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"syscall"
 
@@ -109,28 +110,43 @@ func (s *Supervisor) Scale(name string, n int) error {
 	})
 }
 
+// scale keeps instances 0 to n-1. An index may be missing (a lower instance
+// scaled away is gone while a higher one still stops), so indexes, not
+// positions, say which instances to keep, revive or add.
 func (s *Supervisor) scale(t *task, n int) {
-	enabled := t.enabledForScale()
-	for k, i := range t.instances {
+	enabled, wasReady := t.enabledForScale(), t.ready()
+	held := map[int]bool{}
+	for _, i := range t.instances {
+		held[i.index] = true
 		switch {
-		case k >= n:
+		case i.index >= n:
 			s.removeInstance(i)
 		case i.removed: // scaled away, and back before its process was gone
-			s.reviveInstance(i, enabled)
+			s.reviveInstance(i, enabled, wasReady)
 		}
 	}
-	for len(t.instances) < n {
-		i := newInstance(t, len(t.instances))
-		i.enabled = enabled
-		if enabled {
-			i.state = Pending
-		}
-		t.instances = append(t.instances, i)
-		for f := range t.followers {
-			s.follow(t, i, 0, f)
+	for k := range n {
+		if !held[k] {
+			s.addInstance(t, k, enabled, wasReady)
 		}
 	}
+	slices.SortFunc(t.instances, func(a, b *instance) int { return a.index - b.index })
 	s.dropRemoved(t)
+}
+
+// addInstance adds a replica. One added to a ready task joins it: the tasks
+// below do not wait for it (nor stop) as they would for the task's first ones.
+func (s *Supervisor) addInstance(t *task, index int, enabled, joining bool) {
+	i := newInstance(t, index)
+	i.enabled = enabled
+	if enabled {
+		i.state = Pending
+	}
+	i.joining = joining
+	t.instances = append(t.instances, i)
+	for f := range t.followers {
+		s.follow(t, i, 0, f)
+	}
 }
 
 // enabledForScale says whether instances added by a scale run: as the task's
@@ -156,8 +172,9 @@ func (s *Supervisor) removeInstance(i *instance) {
 
 // reviveInstance keeps a scaled-away instance whose process is still stopping: it
 // runs again, under the same index, once that process is gone.
-func (s *Supervisor) reviveInstance(i *instance, enabled bool) {
+func (s *Supervisor) reviveInstance(i *instance, enabled, joining bool) {
 	i.removed = false
+	i.joining = joining
 	if enabled {
 		i.recycle = i.live() != nil
 		s.enable(i)
@@ -210,7 +227,7 @@ func (s *Supervisor) NotReady() ([]string, error) {
 	var names []string
 	if !s.Do(func() {
 		for _, t := range s.order {
-			if t.cfg.Autostart && !t.ready() {
+			if t.cfg.Autostart && !t.allReady() {
 				names = append(names, t.cfg.Name)
 			}
 		}

@@ -253,3 +253,75 @@ command = ["sh", "-c", "echo serving $PROCMON_INSTANCE; exec sleep 1000"]
 		}
 	}
 }
+
+// Instance 2 outlives a scale to 1 (it ignores SIGTERM) while instance 1 is
+// already gone; scaling back to 3 must fill index 1, not add a second 2.
+func TestScaleUpFillsTheIndexesThatAreFree(t *testing.T) {
+	h := start(t, `
+[tasks.pool]
+instances = 3
+command = ["sh", "-c", "if [ $PROCMON_INSTANCE = 2 ]; then trap '' TERM; fi; while :; do sleep 0.01; done"]
+stop_timeout = "2s"
+`)
+	h.rec.waitN(t, 3, 10*time.Second, is(EvTaskReady, "pool"))
+	require.NoError(t, h.sup.Scale("pool", 1))
+	require.Eventually(t, func() bool {
+		st := h.sup.Status()
+		return len(st) == 2 && st[1].Instance == 2 && st[1].State == Stopping
+	}, 10*time.Second, time.Millisecond, "instance 1 gone, instance 2 still stopping")
+	require.NoError(t, h.sup.Scale("pool", 3))
+	require.Eventually(t, func() bool {
+		st := h.sup.Status()
+		for k, i := range st {
+			if i.Instance != k || i.State != Ready {
+				return false
+			}
+		}
+		return len(st) == 3
+	}, 10*time.Second, time.Millisecond, "%+v", h.sup.Status())
+}
+
+// Every orphan reaped looks at the draining groups; it must not start one more
+// recheck each time.
+func TestRechecksOfADrainingGroupDoNotPileUp(t *testing.T) {
+	h := start(t, `
+[tasks.job]
+command = ["sh", "-c", "(trap '' TERM; while :; do sleep 0.01; done) & exit 0"]
+restart = "never"
+stop_timeout = "1h"
+`)
+	h.rec.waitFor(t, is(EvTaskExited, "job"))
+	var before, after int
+	h.sup.Do(func() {
+		r := h.sup.tasks["job"].instances[0].run
+		if !assert.NotNil(t, r, "the group drains for stop_timeout") {
+			return
+		}
+		r.killed = true // as after a SIGKILL that a member in state D survives
+		before = len(r.timers)
+		for range 100 {
+			h.sup.recheckDraining()
+		}
+		after = len(r.timers)
+		h.sup.kill(r) // for real this time: the member goes
+	})
+	assert.Equal(t, before, after)
+}
+
+// A replica added to a ready task neither stops the tasks below nor holds them.
+func TestScalingAParentUpKeepsItsChildren(t *testing.T) {
+	h := start(t, `
+[tasks.p]
+command = ["sleep", "1000"]
+
+[tasks.c]
+parent = "p"
+command = ["sleep", "1000"]
+`)
+	child := h.pid("c", 0)
+	require.NoError(t, h.sup.Scale("p", 2))
+	h.pid("p", 1)
+	h.waitState("p", 1, Ready)
+	assert.Equal(t, child, h.pid("c", 0))
+	assert.Zero(t, h.rec.count(is(EvTaskExited, "c")))
+}

@@ -21,6 +21,7 @@ type instance struct {
 	enabled      bool // false after `stop`, or with autostart = false, until `start`
 	recycle      bool // a restart was requested: run again once the current run is gone
 	removed      bool // scaled away: forgotten once its process is gone
+	joining      bool // added by a scale to a ready task: the tasks below do not wait for it
 	freshOutput  bool // the definition changed: reopen output at the next spawn
 	failedStarts int  // consecutive
 	restarts     int
@@ -83,21 +84,23 @@ const (
 
 // run is one process of an instance, from spawn until its whole process group is gone.
 type run struct {
-	inst       *instance
-	pid        int        // also the process group id: every run leads its own group
-	pipeEnds   []*os.File // procmon's copies of the output pipes, closed once spawned
-	started    time.Time
-	becameRdy  bool
-	cause      stopCause // why procmon wants it down; causeNone while it does not
-	signaled   bool      // the stop signal was sent to the group
-	paused     bool      // SIGSTOPped by load
-	killed     bool      // SIGKILL was sent to the group
-	exit       *signals.Exit
-	timers     []interface{ Stop() bool }
-	killTimer  interface{ Stop() bool }
-	recheck    time.Duration
-	monitors   context.CancelFunc
-	readyState map[string]bool
+	inst      *instance
+	pid       int        // also the process group id: every run leads its own group
+	pipeEnds  []*os.File // procmon's copies of the output pipes, closed once spawned
+	started   time.Time
+	becameRdy bool
+	cause     stopCause // why procmon wants it down; causeNone while it does not
+	signaled  bool      // the stop signal was sent to the group
+	paused    bool      // SIGSTOPped by load
+	killed    bool      // SIGKILL was sent to the group
+	exit      *signals.Exit
+	timers    []interface{ Stop() bool }
+	killTimer interface{ Stop() bool }
+	recheck   time.Duration
+	// recheckTimer is the pending look at a draining group, if any.
+	recheckTimer interface{ Stop() bool }
+	monitors     context.CancelFunc
+	readyState   map[string]bool
 	// readyMonitors are built before the spawn (for their environment) and
 	// handed to their goroutines once the process exists.
 	readyMonitors []namedMonitor
@@ -110,6 +113,10 @@ func (r *run) stopTimers() {
 		t.Stop()
 	}
 	r.timers = nil
+	if r.recheckTimer != nil {
+		r.recheckTimer.Stop()
+		r.recheckTimer = nil
+	}
 	r.stopMonitors()
 }
 
@@ -128,6 +135,7 @@ func (s *Supervisor) setState(i *instance, st State) {
 // becomeReady records that i turned ready at the given time (zero: now).
 func (s *Supervisor) becomeReady(i *instance, at time.Time) {
 	i.run.becameRdy = true
+	i.joining = false
 	s.setState(i, Ready)
 	ev := i.event(EvTaskReady)
 	ev.Time = at

@@ -6,7 +6,8 @@ package tasks
 //   - a running instance that should not run gets its stop signal only once no
 //     instance below it is active any more (deepest first, branches in parallel);
 //   - an instance spawns only once nothing below it is active, so a restarted
-//     parent never overlaps the old processes of its subtree.
+//     parent never overlaps the old processes of its subtree; a replica that a
+//     scale adds to a ready task is no restart, and spawns at once.
 //
 // The spawns a pass decides are launched together at its end, then the pass runs
 // again: a task that is ready as soon as it runs lets its children start.
@@ -53,7 +54,7 @@ func (s *Supervisor) reconcileInstance(i *instance, parentsReady, busyBelow bool
 		s.setState(i, Pending)
 		fallthrough
 	case Pending:
-		if !busyBelow {
+		if !busyBelow || i.joining { // a replica joining a ready task overlaps nothing
 			s.beginStart(i)
 		}
 	}
@@ -93,21 +94,32 @@ func (s *Supervisor) parentsReady(t *task) bool {
 	return true
 }
 
-// ready: every instance is ready (or completed). Instances scaled away do not
-// count, so removing a replica does not stop the tasks below; a task scaled to
-// zero is not ready.
+// ready tells the tasks below that they may run: every instance is ready (or
+// completed). Replicas a scale removes or adds do not count, so changing the
+// number of a ready task's instances neither stops nor holds the tasks below; a
+// task scaled to zero is not ready.
 func (t *task) ready() bool {
-	kept := 0
+	return t.readyCounting(func(i *instance) bool { return !i.removed && !i.joining })
+}
+
+// allReady is ready with the added replicas counted: what /readyz reports, so a
+// replica that cannot start shows.
+func (t *task) allReady() bool {
+	return t.readyCounting(func(i *instance) bool { return !i.removed })
+}
+
+func (t *task) readyCounting(counts func(*instance) bool) bool {
+	n := 0
 	for _, i := range t.instances {
-		if i.removed {
+		if !counts(i) {
 			continue
 		}
 		if !i.state.readyLike() {
 			return false
 		}
-		kept++
+		n++
 	}
-	return kept > 0
+	return n > 0
 }
 
 func (t *task) active() bool {

@@ -80,6 +80,7 @@ func (s *Supervisor) onRunTimer(r *run, kind timerKind) {
 			s.kill(r)
 		}
 	case timerRecheck:
+		r.recheckTimer = nil
 		s.checkDrained(r)
 	case timerMaxRuntime:
 		if r.exit == nil {
@@ -131,9 +132,13 @@ func (s *Supervisor) drain(r *run) {
 
 // armRecheck covers strays that are not procmon's children (subreaper off, or a
 // member reaped by a parent of its own): their deaths bring no event, so the group
-// is looked at again with a growing pause, only while it drains.
+// is looked at again with a growing pause, only while it drains. One recheck at a
+// time: every orphan reaped also looks, and must not start another.
 func (s *Supervisor) armRecheck(r *run) {
-	r.timers = append(r.timers, s.after(r.recheck, timerEvent{kind: timerRecheck, run: r}))
+	if r.recheckTimer != nil {
+		return
+	}
+	r.recheckTimer = s.after(r.recheck, timerEvent{kind: timerRecheck, run: r})
 	r.recheck = min(2*r.recheck, time.Second)
 }
 
