@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -40,14 +41,21 @@ command = ["sleep", "1000"]
 `, shutdownTimeout, logFile, hangingHoneycomb(t)))
 }
 
+// startTraced runs procmon with traces to an endpoint that never answers, until
+// its task is ready, then sends it SIGTERM.
+func startTraced(t *testing.T, shutdownTimeout string) (cmd *exec.Cmd, out *output, logFile string) {
+	logFile = filepath.Join(t.TempDir(), "procmon.log")
+	cmd = procmon("-c", tracedConfig(t, shutdownTimeout, logFile))
+	out = startProcmon(t, cmd)
+	require.Eventually(t, func() bool { return strings.Contains(readFile(logFile), "task ready") }, 10*time.Second, time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	return cmd, out, logFile
+}
+
 // The last spans are waited for only within shutdown_timeout, and what procmon
 // says about them still reaches its log file.
 func TestFlushingTracesKeepsToTheShutdownBudget(t *testing.T) {
-	logFile := filepath.Join(t.TempDir(), "procmon.log")
-	cmd := procmon("-c", tracedConfig(t, "1s", logFile))
-	out := startProcmon(t, cmd)
-	require.Eventually(t, func() bool { return strings.Contains(readFile(logFile), "task ready") }, 10*time.Second, time.Millisecond)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	cmd, out, logFile := startTraced(t, "1s")
 	signalled := time.Now()
 	assert.Equal(t, 0, waitExit(t, cmd, out, 10*time.Second))
 	assert.Less(t, time.Since(signalled), 3*time.Second, "the tracer's own 5 s wait overran shutdown_timeout = 1s")
@@ -57,11 +65,7 @@ func TestFlushingTracesKeepsToTheShutdownBudget(t *testing.T) {
 
 // A second SIGTERM while the last spans are being sent ends procmon at once.
 func TestSecondSignalEndsTheFlush(t *testing.T) {
-	logFile := filepath.Join(t.TempDir(), "procmon.log")
-	cmd := procmon("-c", tracedConfig(t, "1m", logFile))
-	out := startProcmon(t, cmd)
-	require.Eventually(t, func() bool { return strings.Contains(readFile(logFile), "task ready") }, 10*time.Second, time.Millisecond)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	cmd, out, logFile := startTraced(t, "1m")
 	require.Eventually(t, func() bool { return strings.Contains(readFile(logFile), "procmon stopped") }, 10*time.Second, time.Millisecond)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	signalled := time.Now()
