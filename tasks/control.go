@@ -70,7 +70,7 @@ func (s *Supervisor) Stop(name string) error {
 			i.enabled = false
 			if r := i.live(); r != nil {
 				s.requestStop(r, causeTree)
-			} else if i.run == nil && i.state.terminal() {
+			} else if i.state.terminal() { // idle, or its group still draining
 				// A completed oneshot counted as ready: the tasks below it stop now,
 				// not at the next restart of its parent.
 				s.setState(i, Stopped)

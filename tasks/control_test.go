@@ -1,6 +1,9 @@
 package tasks
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -292,20 +295,24 @@ stop_timeout = "1h"
 `)
 	h.rec.waitFor(t, is(EvTaskExited, "job"))
 	var before, after int
+	var sameTimer bool
 	h.sup.Do(func() {
 		r := h.sup.tasks["job"].instances[0].run
 		if !assert.NotNil(t, r, "the group drains for stop_timeout") {
 			return
 		}
 		r.killed = true // as after a SIGKILL that a member in state D survives
-		before = len(r.timers)
+		h.sup.recheckDraining()
+		armed, timers := r.recheckTimer, len(r.timers)
 		for range 100 {
 			h.sup.recheckDraining()
 		}
-		after = len(r.timers)
+		sameTimer = armed != nil && r.recheckTimer == armed
+		before, after = timers, len(r.timers)
 		h.sup.kill(r) // for real this time: the member goes
 	})
 	assert.Equal(t, before, after)
+	assert.True(t, sameTimer, "one pending recheck, armed once")
 }
 
 // A replica added to a ready task neither stops the tasks below nor holds them.
@@ -324,4 +331,96 @@ command = ["sleep", "1000"]
 	h.waitState("p", 1, Ready)
 	assert.Equal(t, child, h.pid("c", 0))
 	assert.Zero(t, h.rec.count(is(EvTaskExited, "c")))
+}
+
+// instanceEventAfter is the index of the first event of typ for one instance
+// after index after.
+func instanceEventAfter(t *testing.T, events []Event, typ, task string, instance, after int) int {
+	t.Helper()
+	for n := after + 1; n < len(events); n++ {
+		if ev := events[n]; ev.Type == typ && ev.Task == task && ev.Instance == instance {
+			return n
+		}
+	}
+	t.Fatalf("no %s event of %s.%d after #%d", typ, task, instance, after)
+	return -1
+}
+
+// A replica that joined a ready task and has not been ready since (a oneshot
+// never is) starts with the rest of the task at its next restart, not beside
+// the old processes below.
+func TestAJoinedReplicaRestartsWithItsTask(t *testing.T) {
+	h := start(t, `
+[tasks.setup]
+type = "oneshot"
+command = ["true"]
+
+[tasks.app]
+parent = "setup"
+command = ["sh", "-c", "trap 'sleep 0.3; exit 0' TERM; while :; do sleep 0.01; done"]
+`)
+	h.pid("app", 0)
+	require.NoError(t, h.sup.Scale("setup", 2))
+	h.waitState("setup", 1, Completed)
+	before, _ := h.rec.snapshot()
+	require.NoError(t, h.sup.Restart("setup"))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "app"))
+	all, _ := h.rec.snapshot()
+	appExit := indexAfter(t, all, EvTaskExited, "app", len(before)-1)
+	assert.Greater(t, instanceEventAfter(t, all, EvTaskStarted, "setup", 1, len(before)-1), appExit)
+}
+
+// Once its task was stopped and started again, a replica that joined counts
+// like the others: the tasks below wait for it to be ready.
+func TestAJoinedReplicaCountsAgainAfterStopAndStart(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ok0"), nil, 0o644))
+	h := start(t, fmt.Sprintf(`
+[monitors.ok]
+type = "exec"
+command = ["sh", "-c", "test -e %s/ok$PROCMON_INSTANCE"]
+interval = "20ms"
+
+[tasks.p]
+command = ["sleep", "1000"]
+ready = "ok"
+ready_timeout = "1h"
+
+[tasks.c]
+parent = "p"
+command = ["sleep", "1000"]
+`, dir))
+	c := h.pid("c", 0)
+	require.NoError(t, h.sup.Scale("p", 2))
+	h.waitState("p", 1, Starting)
+	require.NoError(t, h.sup.Stop("p"))
+	waitGone(t, c)
+	h.waitState("p", 1, Stopped)
+	before, _ := h.rec.snapshot()
+	require.NoError(t, h.sup.Start("p"))
+	h.waitState("p", 0, Ready)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ok1"), nil, 0o644))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "c"))
+	all, _ := h.rec.snapshot()
+	assert.Greater(t, indexAfter(t, all, EvTaskStarted, "c", len(before)-1),
+		instanceEventAfter(t, all, EvTaskReady, "p", 1, len(before)-1), "c started before p.1 was ready")
+}
+
+// Stopping a completed oneshot whose group still drains stops it and its
+// subtree too.
+func TestStopACompletedOneshotWhileItsGroupDrains(t *testing.T) {
+	h := start(t, `
+[tasks.migrate]
+type = "oneshot"
+command = ["sh", "-c", "(trap '' TERM; while :; do sleep 0.01; done) & exit 0"]
+stop_timeout = "1s"
+
+[tasks.web]
+parent = "migrate"
+command = ["sleep", "1000"]
+`)
+	web := h.pid("web", 0)
+	require.NoError(t, h.sup.Stop("migrate"))
+	waitGone(t, web)
+	h.waitState("migrate", 0, Stopped)
 }

@@ -14,6 +14,7 @@ package tasks
 func (s *Supervisor) reconcile() {
 	for {
 		for _, t := range s.order {
+			t.settleJoining()
 			parentsReady := s.parentsReady(t)
 			busyBelow := t.childrenActive()
 			for _, i := range t.instances {
@@ -100,6 +101,18 @@ func (s *Supervisor) parentsReady(t *task) bool {
 // task scaled to zero is not ready.
 func (t *task) ready() bool {
 	return t.readyCounting(func(i *instance) bool { return !i.removed && !i.joining })
+}
+
+// settleJoining ends the joining of replicas once their task is not ready any
+// more (stopped, restarted, redefined, an instance failed): from then on they
+// start, and count, with the rest of the task, as its first instances do.
+func (t *task) settleJoining() {
+	if t.ready() {
+		return
+	}
+	for _, i := range t.instances {
+		i.joining = false
+	}
 }
 
 // allReady is ready with the added replicas counted: what /readyz reports, so a
