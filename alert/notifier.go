@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
@@ -23,8 +24,6 @@ const (
 	// drainWait bounds how long Close, at procmon's exit, lets the channels
 	// send what is queued.
 	drainWait = 2 * time.Second
-	// dropLogEvery bounds how often a channel that drops events says so.
-	dropLogEvery = 10 * time.Second
 )
 
 // Deps are what the channels need from procmon.
@@ -60,7 +59,7 @@ type channel struct {
 	send   func(context.Context, *payload) error
 	queue  chan *payload
 	log    logrus.FieldLogger
-	drops  dropLog
+	drops  output.Drops
 }
 
 // New starts one goroutine per entry. An entry that cannot work (an exec entry
@@ -75,7 +74,7 @@ func New(entries []*config.Notify, deps Deps, log logrus.FieldLogger) *Notifier 
 			queue:  make(chan *payload, queueSize),
 			log:    log.WithField("notify", fmt.Sprintf("%d (%s)", i, e.Type)),
 		}
-		c.drops = dropLog{log: c.log, every: dropLogEvery}
+		c.drops = output.Drops{Log: c.log, Msg: "notify channel does not keep up: dropping events"}
 		for _, ev := range e.Events {
 			c.events[ev] = true
 		}
@@ -114,7 +113,7 @@ func (n *Notifier) Observe(ev tasks.Event) {
 		select {
 		case c.queue <- p:
 		default:
-			c.drops.add()
+			c.drops.Add()
 		}
 	}
 }
@@ -123,7 +122,7 @@ func (n *Notifier) Observe(ev tasks.Event) {
 func (n *Notifier) Dropped() int64 {
 	var total int64
 	for _, c := range n.channels {
-		total += c.drops.count()
+		total += c.drops.Count()
 	}
 	return total
 }
@@ -131,7 +130,7 @@ func (n *Notifier) Dropped() int64 {
 func (n *Notifier) loop(c *channel) {
 	defer n.wg.Done()
 	unsent := c.run(n.ctx, n.closing)
-	c.drops.flush()
+	c.drops.Flush()
 	if unsent > 0 {
 		// Sending was cut short at exit: say what was lost rather than lose it silently.
 		c.log.WithField("discarded", unsent).Warnf("%d queued notifications discarded", unsent)

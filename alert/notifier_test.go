@@ -352,7 +352,7 @@ func TestADropBurstIsLoggedInTotal(t *testing.T) {
 	t.Run("at the end of the window", func(t *testing.T) {
 		h := newHeldWebhook(t)
 		n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvTaskFatal}, URL: h.URL})
-		n.channels[0].drops.every = 20 * time.Millisecond
+		n.channels[0].drops.Every = 20 * time.Millisecond
 		dropBurst(t, n, h)
 		require.Eventually(t, func() bool { return len(logged(hook, msg)) == 2 }, wait, time.Millisecond)
 		first, total := logged(hook, msg)[0], logged(hook, msg)[1]

@@ -38,7 +38,7 @@ type LogCommand struct {
 	start   signals.StartFunc
 	log     logrus.FieldLogger
 	queue   chan []byte
-	drops   dropCounter
+	drops   Drops
 	closing chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -68,6 +68,7 @@ func StartLogCommand(argv []string, start signals.StartFunc, log logrus.FieldLog
 		argv: argv, start: start, log: log.WithField("log_command", argv[0]),
 		queue: make(chan []byte, logQueueLines), closing: make(chan struct{}), done: make(chan struct{}),
 	}
+	c.drops = Drops{Log: c.log, Msg: "log_command does not keep up: dropping lines"}
 	l, err := c.spawn()
 	if err != nil {
 		return nil, err
@@ -91,12 +92,12 @@ func (c *LogCommand) WriteLine(text []byte, complete bool) {
 	select {
 	case c.queue <- buf:
 	default:
-		c.drops.add(c.log, "log_command does not keep up: dropping lines")
+		c.drops.Add()
 	}
 }
 
 // Dropped is how many lines were dropped because the queue was full.
-func (c *LogCommand) Dropped() int64 { return c.drops.n.Load() }
+func (c *LogCommand) Dropped() int64 { return c.drops.Count() }
 
 func (c *LogCommand) spawn() (*logger, error) {
 	r, w, err := os.Pipe()
@@ -219,9 +220,7 @@ func (c *LogCommand) Close() {
 		c.mu.Unlock()
 		close(c.closing)
 		<-c.done
-		if n := c.Dropped(); n > 0 {
-			c.log.WithField("dropped", n).Warn("log_command dropped lines it could not keep up with")
-		}
+		c.drops.Flush()
 	})
 }
 
@@ -241,22 +240,4 @@ func (c *LogCommand) stop(l *logger) {
 		}
 	}
 	c.log.WithField("pid", l.pid).Error("log_command did not exit after SIGKILL")
-}
-
-// dropLogEvery bounds how often a sink that drops lines says so.
-const dropLogEvery = 10 * time.Second
-
-// dropCounter counts dropped lines and logs the running total, at most once
-// every dropLogEvery: a flood of drops must not become a flood of log lines.
-type dropCounter struct {
-	n    atomic.Int64
-	last atomic.Int64 // UnixNano of the last log line
-}
-
-func (d *dropCounter) add(log logrus.FieldLogger, msg string) {
-	n := d.n.Add(1)
-	now, last := time.Now().UnixNano(), d.last.Load()
-	if now-last >= int64(dropLogEvery) && d.last.CompareAndSwap(last, now) {
-		log.WithField("dropped", n).Warn(msg)
-	}
 }

@@ -203,18 +203,23 @@ func (s *Supervisor) dropRemoved(t *task) {
 // Signal sends sig to the process group of every running instance of name.
 func (s *Supervisor) Signal(name string, sig syscall.Signal) error {
 	return s.onTask(name, func(t *task) error {
-		sent := false
-		for _, i := range t.instances {
-			if r := i.live(); r != nil {
-				signals.SignalGroup(r.pid, sig)
-				sent = true
-			}
-		}
-		if !sent {
+		if !t.signal(sig) {
 			return fmt.Errorf("%w: %s has no running process", ErrConflict, name)
 		}
 		return nil
 	})
+}
+
+// signal sends sig to the process group of every running instance of t, and
+// tells whether there was one.
+func (t *task) signal(sig syscall.Signal) (sent bool) {
+	for _, i := range t.instances {
+		if r := i.live(); r != nil {
+			signals.SignalGroup(r.pid, sig)
+			sent = true
+		}
+	}
+	return sent
 }
 
 // Shutdown stops everything, as SIGTERM does.

@@ -176,12 +176,7 @@ ready_timeout = "1h"
 // A task whose main process ended while a member of its group ignores SIGTERM
 // drains for its stop_timeout; a start asked for meanwhile happens after.
 func TestStartDuringADrainRunsOnceTheGroupIsGone(t *testing.T) {
-	h := start(t, `
-[tasks.job]
-command = ["sh", "-c", "(trap '' TERM; while :; do sleep 0.01; done) & exit 3"]
-restart = "never"
-stop_timeout = "1s"
-`)
+	h := start(t, drainingJob(3, "1s"))
 	h.rec.waitFor(t, is(EvTaskExited, "job"))
 	require.NoError(t, h.sup.Start("job"))
 	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "job"))
@@ -287,12 +282,7 @@ stop_timeout = "2s"
 // Every orphan reaped looks at the draining groups; it must not start one more
 // recheck each time.
 func TestRechecksOfADrainingGroupDoNotPileUp(t *testing.T) {
-	h := start(t, `
-[tasks.job]
-command = ["sh", "-c", "(trap '' TERM; while :; do sleep 0.01; done) & exit 0"]
-restart = "never"
-stop_timeout = "1h"
-`)
+	h := start(t, drainingJob(0, "1h"))
 	h.rec.waitFor(t, is(EvTaskExited, "job"))
 	var before, after int
 	var sameTimer bool
@@ -331,19 +321,6 @@ command = ["sleep", "1000"]
 	h.waitState("p", 1, Ready)
 	assert.Equal(t, child, h.pid("c", 0))
 	assert.Zero(t, h.rec.count(is(EvTaskExited, "c")))
-}
-
-// instanceEventAfter is the index of the first event of typ for one instance
-// after index after.
-func instanceEventAfter(t *testing.T, events []Event, typ, task string, instance, after int) int {
-	t.Helper()
-	for n := after + 1; n < len(events); n++ {
-		if ev := events[n]; ev.Type == typ && ev.Task == task && ev.Instance == instance {
-			return n
-		}
-	}
-	t.Fatalf("no %s event of %s.%d after #%d", typ, task, instance, after)
-	return -1
 }
 
 // A replica that joined a ready task and has not been ready since (a oneshot
@@ -412,7 +389,7 @@ func TestStopACompletedOneshotWhileItsGroupDrains(t *testing.T) {
 	h := start(t, `
 [tasks.migrate]
 type = "oneshot"
-command = ["sh", "-c", "(trap '' TERM; while :; do sleep 0.01; done) & exit 0"]
+command = ["sh", "-c", "`+leavesAStubbornMember(0)+`"]
 stop_timeout = "1s"
 
 [tasks.web]
@@ -423,4 +400,16 @@ command = ["sleep", "1000"]
 	require.NoError(t, h.sup.Stop("migrate"))
 	waitGone(t, web)
 	h.waitState("migrate", 0, Stopped)
+}
+
+// leavesAStubbornMember is a shell script that exits with code at once, leaving
+// a member of its group that ignores SIGTERM: the group drains for stop_timeout.
+func leavesAStubbornMember(code int) string {
+	return fmt.Sprintf("(trap '' TERM; while :; do sleep 0.01; done) & exit %d", code)
+}
+
+// drainingJob is a task "job" run once by leavesAStubbornMember.
+func drainingJob(code int, stopTimeout string) string {
+	return fmt.Sprintf("[tasks.job]\ncommand = [\"sh\", \"-c\", %q]\nrestart = \"never\"\nstop_timeout = %q\n",
+		leavesAStubbornMember(code), stopTimeout)
 }

@@ -52,24 +52,31 @@ func TestMaintenanceStopsEverythingRunsOnceAndRestarts(t *testing.T) {
 	assert.Zero(t, h.rec.count(func(ev Event) bool { return ev.Type == EvReload }), "nothing was reloaded")
 }
 
-func TestSecondHUPDuringMaintenanceIsIgnored(t *testing.T) {
-	gate := filepath.Join(t.TempDir(), "gate") // the backup lasts until the test says
-	h := start(t, fmt.Sprintf(`
+// startGatedMaintenance runs db, begins a maintenance cycle whose command lasts
+// until end is called, and returns once the command runs.
+func startGatedMaintenance(t *testing.T) (h *harness, end func()) {
+	gate := filepath.Join(t.TempDir(), "gate")
+	h = start(t, fmt.Sprintf(`
 [tasks.db]
 command = ["sleep", "1000"]
 
 [maintenance]
-command = ["sh", "-c", "echo backup; while [ ! -e \"$0\" ]; do sleep 0.01; done", %q]
+command = ["sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.01; done", %q]
 `, gate))
 	h.rec.waitFor(t, is(EvTaskReady, "db"))
 	hup(h)
-	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceStarted })
+	h.rec.waitFor(t, is(EvMaintenanceStarted, ""))
+	return h, func() { require.NoError(t, os.WriteFile(gate, nil, 0o644)) }
+}
+
+func TestSecondHUPDuringMaintenanceIsIgnored(t *testing.T) {
+	h, end := startGatedMaintenance(t)
 	hup(h)
 	require.Eventually(t, func() bool {
 		return strings.Contains(h.log.String(), "maintenance requested during a maintenance cycle: ignored")
 	}, 10*time.Second, time.Millisecond)
-	require.NoError(t, os.WriteFile(gate, nil, 0o644))
-	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
+	end()
+	h.rec.waitFor(t, is(EvMaintenanceFinished, ""))
 	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "db"))
 	assert.Equal(t, 1, h.rec.count(func(ev Event) bool { return ev.Type == EvMaintenanceStarted }))
 }
@@ -159,22 +166,12 @@ stdout = %q
 }
 
 func TestServiceAddedDuringMaintenanceStartsAfterIt(t *testing.T) {
-	dir := t.TempDir()
-	gate, extra := filepath.Join(dir, "gate"), filepath.Join(dir, "extra")
+	extra := filepath.Join(t.TempDir(), "extra")
 	writeScript(t, extra, "exec sleep 1000", 0o755)
-	h := start(t, fmt.Sprintf(`
-[tasks.db]
-command = ["sleep", "1000"]
-
-[maintenance]
-command = ["sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.01; done", %q]
-`, gate))
-	h.rec.waitFor(t, is(EvTaskReady, "db"))
-	hup(h)
-	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceStarted })
+	h, end := startGatedMaintenance(t)
 	require.NoError(t, h.sup.SetServices([]services.Service{{Name: "extra", Path: extra, Version: "1"}}))
 	assert.Empty(t, h.instance("extra", 0).Name, "nothing starts during the cycle")
-	require.NoError(t, os.WriteFile(gate, nil, 0o644))
+	end()
 	h.pid("extra", 0)
 	assert.Equal(t, 1, h.rec.count(func(ev Event) bool { return ev.Type == EvReload }))
 }

@@ -1,5 +1,7 @@
 package tasks
 
+import "slices"
+
 // reconcile moves every instance one step towards what it should be doing now.
 // It runs after each event, so the rules below are the whole tree policy:
 //   - an instance runs while it is enabled, not ended, and all its parents are ready;
@@ -106,14 +108,18 @@ func (t *task) ready() bool {
 // settleJoining ends the joining of replicas once their task is not ready any
 // more (stopped, restarted, redefined, an instance failed): from then on they
 // start, and count, with the rest of the task, as its first instances do.
+// It runs for every task at every pass, so it looks at readiness only when a
+// replica is joining, which is rare.
 func (t *task) settleJoining() {
-	if t.ready() {
+	if !slices.ContainsFunc(t.instances, isJoining) || t.ready() {
 		return
 	}
 	for _, i := range t.instances {
 		i.joining = false
 	}
 }
+
+func isJoining(i *instance) bool { return i.joining }
 
 // allReady is ready with the added replicas counted: what /readyz reports, so a
 // replica that cannot start shows.

@@ -1,7 +1,6 @@
 package tasks
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -204,16 +203,10 @@ env = { GATE = "`+filepath.Join(filepath.Dir(path), "gate")+`" }
 // new definition once the group is gone.
 func TestReloadDuringADrainRunsTheNewDefinition(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "procmon.toml")
-	job := `
-[tasks.job]
-command = ["sh", "-c", "(trap '' TERM; while :; do sleep 0.01; done) & exit %d"]
-restart = "never"
-stop_timeout = "1s"
-`
-	writeFile(t, path, fmt.Sprintf(job, 3))
+	writeFile(t, path, drainingJob(3, "1s"))
 	h := startFile(t, path)
 	h.rec.waitFor(t, is(EvTaskExited, "job"))
-	writeFile(t, path, fmt.Sprintf(job, 4))
+	writeFile(t, path, drainingJob(4, "1s"))
 	require.NoError(t, h.sup.Reload())
 	exits := h.rec.waitN(t, 2, 10*time.Second, is(EvTaskExited, "job"))
 	assert.Equal(t, 4, *exits[1].ExitCode)

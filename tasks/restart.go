@@ -60,14 +60,19 @@ func (s *Supervisor) failedStart(i *instance, why string) {
 	t := i.task.cfg
 	i.failedStarts++
 	if t.Restart == config.RestartNever || (t.StartRetries >= 0 && i.failedStarts > t.StartRetries) {
-		s.setState(i, Fatal)
-		ev := i.event(EvTaskFatal)
-		ev.Error = fmt.Sprintf("%d failed start(s), last: %s", i.failedStarts, why)
-		s.emit(ev)
+		s.giveUp(i, fmt.Sprintf("%d failed start(s), last: %s", i.failedStarts, why))
 		s.endedForGood(i)
 		return
 	}
 	s.enterBackoff(i)
+}
+
+// giveUp makes i fatal, saying why.
+func (s *Supervisor) giveUp(i *instance, why string) {
+	s.setState(i, Fatal)
+	ev := i.event(EvTaskFatal)
+	ev.Error = why
+	s.emit(ev)
 }
 
 // cannotExecute ends single-command mode at once, with code, when its command
@@ -75,10 +80,7 @@ func (s *Supervisor) failedStart(i *instance, why string) {
 // would only spin in backoff, and procmon would have no code of the command's
 // own to exit with.
 func (s *Supervisor) cannotExecute(i *instance, code int, err error) {
-	s.setState(i, Fatal)
-	ev := i.event(EvTaskFatal)
-	ev.Error = err.Error()
-	s.emit(ev)
+	s.giveUp(i, err.Error())
 	s.log.WithFields(i.event("").fields()).WithField("exit_code", code).Error("command cannot be executed: shutting down")
 	s.beginShutdown(code)
 }

@@ -172,9 +172,9 @@ func (s *Supervisor) endedAsExpected(i *instance) bool {
 
 // killStrays SIGKILLs children that escaped their task's process group (a daemon
 // that called setsid, say) and waits, briefly, for the reaper to collect them:
-// procmon must not leave anything behind it (SPEC 3.5).
-// The children of a stray come back to procmon as it dies, so the adopted are
-// listed again after each death, until none is left.
+// procmon must not leave anything behind it (SPEC 3.5). The children of a stray
+// come back to procmon as it dies, so the adopted are listed again after each
+// death, until none is left.
 func (s *Supervisor) killStrays() {
 	killed := map[int]bool{}
 	deadline := time.After(time.Second)

@@ -325,17 +325,12 @@ func (s *Supervisor) onSignal(ev signals.Event) {
 // forwardSignal passes sig on to the process group of every running task
 // process, in place of any action of procmon's own (SPEC 5).
 func (s *Supervisor) forwardSignal(sig syscall.Signal) {
-	log := s.log.WithField("signal", signalName(sig))
+	sent := false
 	for _, t := range s.order {
-		for _, i := range t.instances {
-			r := i.live()
-			if r == nil {
-				log.WithFields(i.event("").fields()).Debug("signal dropped: no process to pass it on to")
-				continue
-			}
-			log.WithFields(i.event("").fields()).Debug("signal passed on")
-			signals.SignalGroup(r.pid, sig)
-		}
+		sent = t.signal(sig) || sent
+	}
+	if !sent {
+		s.log.WithField("signal", signalName(sig)).Debug("signal dropped: no process to pass it on to")
 	}
 }
 

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"testing"
@@ -134,13 +135,27 @@ func indexOf(t testing.TB, events []Event, typ, task string, pid int) int {
 
 func indexAfter(t testing.TB, events []Event, typ, task string, after int, pid ...int) int {
 	t.Helper()
+	return indexWhere(t, events, after, fmt.Sprintf("%s event of %s", typ, task), func(ev Event) bool {
+		return ev.Type == typ && ev.Task == task && (len(pid) == 0 || pid[0] == 0 || ev.Pid == pid[0])
+	})
+}
+
+// instanceEventAfter is indexAfter for one instance of task.
+func instanceEventAfter(t testing.TB, events []Event, typ, task string, instance, after int) int {
+	t.Helper()
+	return indexWhere(t, events, after, fmt.Sprintf("%s event of %s.%d", typ, task, instance), func(ev Event) bool {
+		return ev.Type == typ && ev.Task == task && ev.Instance == instance
+	})
+}
+
+func indexWhere(t testing.TB, events []Event, after int, what string, match func(Event) bool) int {
+	t.Helper()
 	for n := after + 1; n < len(events); n++ {
-		ev := events[n]
-		if ev.Type == typ && ev.Task == task && (len(pid) == 0 || pid[0] == 0 || ev.Pid == pid[0]) {
+		if match(events[n]) {
 			return n
 		}
 	}
-	t.Fatalf("no %s event of %s after #%d in:\n%s", typ, task, after, describe(events))
+	t.Fatalf("no %s after #%d in:\n%s", what, after, describe(events))
 	return -1
 }
 
