@@ -14,7 +14,8 @@ import (
 // it, rotates the file by size and reopens it on request (SIGUSR2, after
 // logrotate moved it away). Writes come from the hub's goroutine and Reopen from
 // another; one mutex orders them, so every write (a line, or a maxLine piece of a
-// longer one) lands whole in either the old file or the new one.
+// longer one) lands whole in either the old file or the new one. Rotation waits
+// for the end of a line, so that a log shipper never sees one cut in two.
 type File struct {
 	path    string
 	maxSize int64 // 0 = never rotate
@@ -23,6 +24,8 @@ type File struct {
 	mu       sync.Mutex
 	f        *os.File // nil once closed
 	size     int64
+	midLine  bool  // the last write ended inside a line
+	lineSize int64 // bytes written so far of that unfinished line
 	buf      []byte
 	failures Failures // of writes and rotations, logged once a run
 }
@@ -69,11 +72,12 @@ func (w *File) WriteLine(text []byte, complete bool) {
 		w.buf = append(w.buf, '\n')
 	}
 	var rotateErr error
-	if n := int64(len(w.buf)); w.maxSize > 0 && w.size > 0 && w.size+n > w.maxSize {
+	if w.shouldRotate(int64(len(w.buf))) {
 		rotateErr = w.rotate() // tried again at the next write
 	}
 	written, err := w.f.Write(w.buf)
 	w.size += int64(written)
+	w.trackLine(int64(written), complete)
 	if err := errors.Join(rotateErr, err); err != nil {
 		w.failures.Failed("cannot write task output", err)
 	} else {
@@ -82,6 +86,25 @@ func (w *File) WriteLine(text []byte, complete bool) {
 	if cap(w.buf) > maxLine+256 {
 		w.buf = nil
 	}
+}
+
+// shouldRotate tells whether n more bytes would take the file past maxSize at a
+// point where it may be cut: between lines, or inside a line that cannot fit in
+// one file anyway.
+func (w *File) shouldRotate(n int64) bool {
+	if w.maxSize <= 0 || w.size == 0 || w.size+n <= w.maxSize {
+		return false
+	}
+	return !w.midLine || w.lineSize+n > w.maxSize
+}
+
+func (w *File) trackLine(written int64, complete bool) {
+	if w.midLine {
+		w.lineSize += written
+	} else {
+		w.lineSize = written
+	}
+	w.midLine = !complete
 }
 
 // rotate shifts PATH.i to PATH.i+1, dropping the oldest, and starts a new PATH.
@@ -122,7 +145,7 @@ func (w *File) reopen() error {
 		return err
 	}
 	w.f.Close()
-	w.f, w.size = f, size
+	w.f, w.size, w.lineSize = f, size, 0
 	return nil
 }
 

@@ -67,6 +67,28 @@ func TestFileFillsUpToMaxSizeBeforeRotating(t *testing.T) {
 	assert.Equal(t, []string{"a line longer than the limit"}, fileLines(t, path), "a long line is still written whole")
 }
 
+func TestFileRotatesBetweenLinesOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	f, err := OpenFile(path, 16, 3, quiet())
+	require.NoError(t, err)
+	f.WriteLine([]byte("first"), true)
+	// A line that arrives in pieces (over maxLine) past the limit: its file
+	// grows beyond maxSize rather than cut it.
+	f.WriteLine([]byte("aaaa"), false)
+	f.WriteLine([]byte("bbbb"), false)
+	f.WriteLine([]byte("cc"), true)
+	f.WriteLine([]byte("next"), true)
+	// A line longer than maxSize cannot fit anywhere: it is split.
+	f.WriteLine([]byte("0123456789"), false)
+	f.WriteLine([]byte("0123456789"), true)
+	require.NoError(t, f.Close())
+
+	contents := func(p string) string { data, err := os.ReadFile(p); require.NoError(t, err); return string(data) }
+	assert.Equal(t, "first\naaaabbbbcc\n", contents(path+".2"), "the long line waited for its end")
+	assert.Equal(t, "next\n0123456789", contents(path+".1"))
+	assert.Equal(t, "0123456789\n", contents(path))
+}
+
 func TestFileWithoutBackupsStartsOver(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.log")
 	f, err := OpenFile(path, 10, 0, quiet())
