@@ -12,6 +12,7 @@ import (
 	"github.com/procmon/procmon/api"
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/journal"
+	"github.com/procmon/procmon/monitors"
 	"github.com/procmon/procmon/services"
 	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
@@ -61,6 +62,7 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	if logFile != nil { // closed last: the observers log until they are flushed
 		defer logFile.Close()
 	}
+	monitors.RouteRedisLogs(log)
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
 	recorders, closeRecorders, reloadRecorders, err := observers(cfg, reaper, log)
 	if err != nil {

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// go-redis logs a failed dial on its own; in JSON mode every line of procmon's
+// log must still be JSON, the library's lines included.
+func TestRedisClientLogsGoThroughProcmonsLogger(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().String() // nothing listens there once l is closed
+	require.NoError(t, l.Close())
+	path := writeConfig(t, fmt.Sprintf(`
+[procmon]
+socket = ""
+log_format = "json"
+log_level = "debug"
+
+[monitors.cache]
+type = "redis"
+address = %q
+
+[tasks.app]
+command = ["sleep", "1000"]
+ready = "cache"
+`, closed))
+	cmd := procmon("-c", path)
+	out := startProcmon(t, cmd)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), `"component":"go-redis"`) },
+		20*time.Second, 10*time.Millisecond, "go-redis's dial failure in procmon's log; output:\n%s", out.String())
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		assert.True(t, strings.HasPrefix(line, "{"), "not a JSON log line: %q", line)
+	}
+}
