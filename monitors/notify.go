@@ -80,9 +80,11 @@ func (n *notify) setup() error {
 }
 
 // Run implements Monitor. It reads on Run's own goroutine and a read deadline
-// unblocks it when ctx ends, so nothing is left to wait for.
+// unblocks it when ctx ends. The socket outlives Run, until close: a task keeps
+// its NOTIFY_SOCKET for life and sd_notify clients send more after READY=1
+// (STATUS=, STOPPING=1, and systemd-notify's BARRIER=1, which waits for its
+// datagram to be read). So after Run, what arrives is read and dropped.
 func (n *notify) Run(ctx context.Context, t Target, report func(error)) {
-	defer n.close()
 	stop := context.AfterFunc(ctx, func() { _ = n.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	buf := make([]byte, 4096)
@@ -91,6 +93,7 @@ func (n *notify) Run(ctx context.Context, t Target, report func(error)) {
 	for {
 		nb, noob, _, _, err := n.conn.ReadMsgUnix(buf, oob)
 		if ctx.Err() != nil {
+			go n.drain()
 			return
 		}
 		if err != nil { // closed by an early Close, or broken: it cannot become ready
@@ -110,6 +113,20 @@ func (n *notify) Run(ctx context.Context, t Target, report func(error)) {
 		n.log.WithField("pid", pid).Debug("monitor got READY=1")
 		ready = true
 		report(nil)
+	}
+}
+
+// drain reads and drops datagrams until close. Descriptors a sender attaches
+// find no room in a read without control buffer, so the kernel closes them. Run's
+// deadline may still be set after drain began; only a closed socket ends it.
+func (n *notify) drain() {
+	buf := make([]byte, 4096)
+	for {
+		_ = n.conn.SetReadDeadline(time.Time{})
+		_, _, _, _, err := n.conn.ReadMsgUnix(buf, nil)
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		}
 	}
 }
 

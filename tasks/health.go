@@ -96,11 +96,16 @@ func closeMonitors(ms []namedMonitor) {
 }
 
 // runMonitors starts each monitor in its own goroutine, reporting through post.
+// A monitor is released when its Run returns, unless it put variables into the
+// process's environment (a notify socket): the process may use those for life,
+// so the run releases them when its process group is gone (releaseMonitorEnv).
 func (s *Supervisor) runMonitors(ms []namedMonitor, target monitors.Target, ev monitorEvent) context.CancelFunc {
 	ctx, cancel := context.WithCancel(context.Background())
 	for _, nm := range ms {
 		go func(nm namedMonitor) {
-			defer monitors.Close(nm.m)
+			if len(monitors.Environ(nm.m)) == 0 {
+				defer monitors.Close(nm.m)
+			}
 			nm.m.Run(ctx, target, func(err error) {
 				e := ev
 				e.name, e.err = nm.name, err
@@ -131,9 +136,13 @@ func (s *Supervisor) prepareMonitorEnv(r *run) ([]string, error) {
 	return env, nil
 }
 
-func (s *Supervisor) closeMonitorEnv(r *run) {
+// releaseMonitorEnv closes the readiness monitors that gave the process its
+// environment, whether they never ran (a failed spawn) or ran and kept it alive.
+func (s *Supervisor) releaseMonitorEnv(r *run) {
 	closeMonitors(r.readyMonitors)
 	r.readyMonitors = nil
+	closeMonitors(r.envMonitors)
+	r.envMonitors = nil
 }
 
 func (s *Supervisor) startReadiness(r *run) {
@@ -141,6 +150,11 @@ func (s *Supervisor) startReadiness(r *run) {
 	r.readyState = map[string]bool{}
 	r.monitors = s.runMonitors(r.readyMonitors, monitors.Target{Mode: monitors.Polling, Pgid: r.pid},
 		monitorEvent{kind: kindReady, run: r})
+	for _, nm := range r.readyMonitors {
+		if len(monitors.Environ(nm.m)) > 0 {
+			r.envMonitors = append(r.envMonitors, nm)
+		}
+	}
 	r.readyMonitors = nil
 	left := t.ReadyTimeout
 	if r.inst.waitedSince != (time.Time{}) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,6 +135,33 @@ parent = "daemon"
 command = ["sleep", "1000"]
 `)
 	h.rec.waitFor(t, is(EvTaskReady, "after"))
+}
+
+// The notify socket is the process's for life: after READY=1 it is still read
+// (STATUS=, systemd-notify's BARRIER=1), and it is removed once the run is gone.
+func TestNotifySocketOutlivesReadiness(t *testing.T) {
+	h := start(t, `
+[monitors.sd]
+type = "notify"
+
+`+helperTask("daemon", "notify-more")+`
+ready = "sd"
+restart = "never"
+
+[tasks.other]
+command = ["sleep", "1000"]
+`)
+	h.rec.waitFor(t, is(EvTaskReady, "daemon"))
+	var dir string
+	h.sup.Do(func() { dir = h.sup.notifyDir })
+	require.NoError(t, h.sup.Signal("daemon", syscall.SIGUSR1))
+	exited := h.rec.waitFor(t, is(EvTaskExited, "daemon"))
+	require.NotNil(t, exited.ExitCode)
+	assert.Equal(t, 0, *exited.ExitCode, "exit 3: STATUS= failed; exit 4: BARRIER=1 was never read")
+	require.Eventually(t, func() bool {
+		left, err := os.ReadDir(dir)
+		return err == nil && len(left) == 0
+	}, 10*time.Second, time.Millisecond, "the socket is removed with its run")
 }
 
 // A oneshot is never checked for readiness: a notify monitor listed for it must

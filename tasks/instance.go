@@ -104,6 +104,9 @@ type run struct {
 	// readyMonitors are built before the spawn (for their environment) and
 	// handed to their goroutines once the process exists.
 	readyMonitors []namedMonitor
+	// envMonitors are those of them that put variables into the environment;
+	// they stay open until the run is gone.
+	envMonitors []namedMonitor
 }
 
 func (r *run) stopRequested() bool { return r.cause != causeNone }

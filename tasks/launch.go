@@ -153,7 +153,7 @@ func (s *Supervisor) launched(l *launching) {
 		ev := i.event(EvStartFailed)
 		ev.Error = l.err.Error()
 		s.emit(ev)
-		s.closeMonitorEnv(r)
+		s.releaseMonitorEnv(r)
 		if code, ok := execFailure(l.err); ok && s.forward {
 			s.cannotExecute(i, code, l.err)
 			return

@@ -172,6 +172,7 @@ func (s *Supervisor) runGone(r *run) {
 	i := r.inst
 	delete(s.draining, r)
 	r.stopTimers()
+	s.releaseMonitorEnv(r)
 	if r.killTimer != nil {
 		r.killTimer.Stop()
 	}
