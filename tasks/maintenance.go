@@ -18,6 +18,8 @@ type maintenanceState struct {
 	run   *run      // nil until the tasks are all down
 	// services_dir changed during the cycle: its tasks are applied at the end.
 	servicesChanged bool
+	// SIGUSR1 came during the cycle: the file is reloaded at the end.
+	reloadPending bool
 }
 
 // Maintenance runs the maintenance cycle, as SIGHUP does.
@@ -120,6 +122,9 @@ func (s *Supervisor) finishMaintenance(code int, why string) {
 	}
 	if m.servicesChanged {
 		_ = s.setServices(s.services)
+	}
+	if m.reloadPending {
+		go func() { _ = s.reload(true) }()
 	}
 }
 

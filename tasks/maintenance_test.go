@@ -175,3 +175,25 @@ func TestServiceAddedDuringMaintenanceStartsAfterIt(t *testing.T) {
 	h.pid("extra", 0)
 	assert.Equal(t, 1, h.rec.count(func(ev Event) bool { return ev.Type == EvReload }))
 }
+
+// SIGUSR1 has nobody to tell "not now": a reload asked during a cycle is applied
+// when the cycle ends, from the file as it is then.
+func TestSIGUSR1DuringMaintenanceIsAppliedAfterIt(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "gate")
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	maint := fmt.Sprintf("[maintenance]\ncommand = [\"sh\", \"-c\", \"while [ ! -e \\\"$0\\\" ]; do sleep 0.01; done\", %q]\n", gate)
+	writeFile(t, path, "[tasks.db]\ncommand = [\"sleep\", \"1000\"]\n"+maint)
+	h := startFile(t, path)
+	h.rec.waitFor(t, is(EvTaskReady, "db"))
+	hup(h)
+	h.rec.waitFor(t, is(EvMaintenanceStarted, ""))
+	writeFile(t, path, "[tasks.db]\ncommand = [\"sleep\", \"1000\"]\n[tasks.added]\ncommand = [\"sleep\", \"1000\"]\n"+maint)
+	h.sigs <- signals.Event{Action: signals.Reload, Signal: unix.SIGUSR1}
+	require.Eventually(t, func() bool {
+		return strings.Contains(h.log.String(), "reload requested during maintenance: applied when the cycle ends")
+	}, 10*time.Second, time.Millisecond)
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
+	h.rec.waitFor(t, is(EvTaskReady, "added"))
+	events, _ := h.rec.snapshot()
+	assert.Less(t, indexOf(t, events, EvMaintenanceFinished, "", 0), indexOf(t, events, EvTaskStarted, "added", 0))
+}

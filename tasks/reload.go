@@ -10,10 +10,14 @@ import (
 	"github.com/procmon/procmon/config"
 )
 
-// Reload re-reads the configuration file and applies it (SPEC 3.11), as SIGUSR1
-// does. An invalid file changes nothing: its errors are logged and returned
-// (a config.Errors).
-func (s *Supervisor) Reload() error {
+// Reload re-reads the configuration file and applies it (SPEC 3.11). An invalid
+// file changes nothing: its errors are logged and returned (a config.Errors).
+func (s *Supervisor) Reload() error { return s.reload(false) }
+
+// reload loads the file and applies it. A reload by signal has nobody to hear a
+// refusal: during a maintenance cycle it is held until the cycle ends (which
+// reads the file again), and any other refusal is logged.
+func (s *Supervisor) reload(bySignal bool) error {
 	cfg, err := config.Load(s.file)
 	if err != nil {
 		s.logRejected(err)
@@ -21,6 +25,11 @@ func (s *Supervisor) Reload() error {
 	}
 	var applyErr error
 	if !s.Do(func() {
+		if bySignal && s.maint != nil {
+			s.maint.reloadPending = true
+			s.log.Info("reload requested during maintenance: applied when the cycle ends")
+			return
+		}
 		prev := s.fileCfg
 		s.fileCfg = cfg
 		if applyErr = s.apply(s.withServices(cfg)); applyErr != nil {
@@ -28,6 +37,9 @@ func (s *Supervisor) Reload() error {
 		}
 	}) {
 		return ErrStopped
+	}
+	if applyErr != nil && bySignal {
+		s.log.WithError(applyErr).Warn("reload ignored")
 	}
 	return applyErr
 }

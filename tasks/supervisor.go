@@ -314,7 +314,7 @@ func (s *Supervisor) onSignal(ev signals.Event) {
 	case signals.Maintenance:
 		_ = s.beginMaintenance() // logs why when it cannot start
 	case signals.Reload:
-		go func() { _ = s.Reload() }() // Reload goes through Do, which the loop itself must not wait on
+		go func() { _ = s.reload(true) }() // reload goes through Do, which the loop itself must not wait on
 	case signals.ReopenLogs:
 		s.reopenLogs()
 	case signals.Forward:
