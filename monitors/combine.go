@@ -11,8 +11,9 @@ import (
 // their latest results with decide (allOf or anyOf). A child report yields the
 // verdict only when the child's fresh result agrees with it: a healthy child's
 // report while a sibling keeps an all failing is no new failure of the all, and a
-// retry around it must not count it as one. So a retry counts one failure per
-// check that finds the combination failing.
+// retry around it must not count it as one. Nor may a retry count every failing
+// child's report, or N failing children would cut its tolerance N-fold: while the
+// combination fails, it reports failures on one schedule only (see folded.add).
 type combinator struct {
 	name     string
 	children []Monitor
@@ -49,16 +50,54 @@ func (c *combinator) Run(ctx context.Context, t Target, report func(error)) {
 		wg.Wait()
 		close(results)
 	}()
-	state := make([]latest, len(c.children))
+	f := folded{c: c, state: make([]latest, len(c.children))}
 	for r := range results { // until every child's Run has returned
 		if ctx.Err() != nil {
 			continue
 		}
-		state[r.i] = latest{seen: true, err: r.err}
-		if decided, err := c.decide(c.name, state); decided && (err == nil) == (r.err == nil) {
+		if news, err := f.add(r); news {
 			report(err)
 		}
 	}
+}
+
+// folded is the state of one Run of a combinator.
+type folded struct {
+	c       *combinator
+	state   []latest
+	failing bool // the verdict is failure
+}
+
+// add records a child's result and says whether the combination reports, and what.
+// While the verdict is failure, only reports of the lowest-indexed failing child
+// count, so that failures come on one child's schedule. allOf names that same
+// child, so the reason is the reporting child's own error (anyOf lists every
+// child's latest). The report that flips the verdict to failure is passed on
+// whichever child made it. An all's flip always comes from its only failing child,
+// but an any's comes from its last healthy one: holding that back until child 0
+// reports again would hide a known failure of a bare any in monitors (no retry
+// to count it) for up to one interval of child 0.
+func (f *folded) add(r childResult) (news bool, err error) {
+	f.state[r.i] = latest{seen: true, err: r.err}
+	decided, err := f.c.decide(f.c.name, f.state)
+	wasFailing := f.failing
+	f.failing = decided && err != nil
+	switch {
+	case !decided || (err == nil) != (r.err == nil):
+		return false, nil
+	case err != nil && wasFailing && r.i != f.lowestFailing():
+		return false, nil
+	}
+	return true, err
+}
+
+func (f *folded) lowestFailing() int {
+	for i, l := range f.state {
+		if l.seen && l.err != nil {
+			return i
+		}
+	}
+	return -1
 }
 
 // allOf fails as soon as any child's latest result is a failure, and succeeds once

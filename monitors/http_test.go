@@ -160,6 +160,20 @@ func TestHTTPStalledBodyEndsAtTheDeadline(t *testing.T) {
 	}
 }
 
+// TestHTTPSUnverified: a task's HTTPS endpoint with a certificate no root vouches
+// for passes, as with the kubelet's HTTPS probes.
+func TestHTTPSUnverified(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	require.True(t, strings.HasPrefix(srv.URL, "https://127.0.0.1:"))
+	m := build(t, "tls-health", map[string]*config.Monitor{"tls-health": httpDef(srv.URL+"/health", twoXX)},
+		testDeps(t))
+	rec, _ := run(t, m, Target{Mode: Polling})
+	assert.NoError(t, rec.waitLen(t, 1)[0])
+}
+
 func TestHTTPRefused(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

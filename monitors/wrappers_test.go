@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,7 +144,26 @@ func TestAllRun(t *testing.T) {
 	b.push(fmt.Errorf("b: down"))
 	a.push(nil) // b still fails: no news about the combination
 	b.push(nil)
-	assert.Equal(t, []string{"ok", "both: a: down", "both: a: down", "ok"}, messages(rec.waitLen(t, 4)))
+	assert.Equal(t, []string{"ok", "both: a: down", "ok"}, messages(rec.waitLen(t, 3)))
+}
+
+// While an all fails, its failures come on the schedule of its lowest-indexed
+// failing child, each with that child's own reason.
+func TestAllFailsOnOneSchedule(t *testing.T) {
+	a, b := newPushed(), newPushed()
+	rec, _ := run(t, &combinator{name: "both", children: []Monitor{a, b}, decide: allOf}, Target{})
+	a.push(nil)
+	b.push(nil)
+	b.push(fmt.Errorf("b: down")) // the flip
+	a.push(fmt.Errorf("a: down")) // a is now the lowest-indexed failing child
+	b.push(fmt.Errorf("b: down")) // b's rounds no longer count
+	b.push(fmt.Errorf("b: down"))
+	a.push(fmt.Errorf("a: down"))
+	a.push(nil)
+	b.push(fmt.Errorf("b: still down")) // b's rounds count again
+	b.push(nil)
+	assert.Equal(t, []string{"ok", "both: b: down", "both: a: down", "both: a: down", "both: b: still down", "ok"},
+		messages(rec.waitLen(t, 6)))
 }
 
 func TestAnyRun(t *testing.T) {
@@ -154,8 +174,24 @@ func TestAnyRun(t *testing.T) {
 	a.push(nil)
 	b.push(fmt.Errorf("b: down")) // a still succeeds: no news about the combination
 	a.push(fmt.Errorf("a: down"))
+	b.push(fmt.Errorf("b: down")) // failing again: only a's rounds count
+	a.push(fmt.Errorf("a: still down"))
+	b.push(nil)
 	assert.Equal(t, []string{"either: none succeeded: a: down; b: down", "ok",
-		"either: none succeeded: a: down; b: down"}, messages(rec.waitLen(t, 3)))
+		"either: none succeeded: a: down; b: down", "either: none succeeded: a: still down; b: down", "ok"},
+		messages(rec.waitLen(t, 5)))
+}
+
+// The flip to failure is reported even when the lowest-indexed child did not make
+// it: a bare any in monitors must stop the task at once, not a round of child 0
+// later.
+func TestAnyFlipFromAHigherChild(t *testing.T) {
+	a, b := newPushed(), newPushed()
+	rec, _ := run(t, &combinator{name: "either", children: []Monitor{a, b}, decide: anyOf}, Target{})
+	b.push(nil)
+	a.push(fmt.Errorf("a: down"))
+	b.push(fmt.Errorf("b: down"))
+	assert.Equal(t, []string{"ok", "either: none succeeded: a: down; b: down"}, messages(rec.waitLen(t, 2)))
 }
 
 // A retry around an all counts the checks that find the all failing, not the
@@ -184,6 +220,49 @@ func TestRetryAroundAllCountsOnlyItsFailures(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, strings.Count(string(data), "run\n"), 4,
 		"the retry gave up before the failing command had run 4 times")
+}
+
+// With both members of an all failing, a retry around it counts the rounds of the
+// first, slow one, not every check of the fast one too, and names the member whose
+// check it counted.
+func TestRetryAroundAllCountsOneScheduleOfFailures(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	runs := filepath.Join(t.TempDir(), "runs")
+	slow := leaf("exec")
+	slow.Command = []string{"sh", "-c", `echo run >> "$1"; exit 1`, "sh", runs}
+	slow.Interval = 50 * time.Millisecond
+	fast := leaf("port_in_use")
+	fast.Address = []string{l.Addr().String()}
+	fast.Interval = time.Millisecond
+	defs := map[string]*config.Monitor{
+		"slow":  slow,
+		"fast":  fast,
+		"both":  {Type: "all", Children: []string{"slow", "fast"}},
+		"again": {Type: "retry", Monitor: "both", Retries: 3},
+	}
+	deps := testDeps(t)
+	log, hook := quietLog()
+	deps.Log = log
+	rec, _ := run(t, build(t, "again", defs, deps), Target{Mode: Steady})
+	require.Eventually(t, func() bool {
+		for _, e := range hook.AllEntries() {
+			if e.Level == logrus.WarnLevel {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, time.Millisecond, "waiting for the retry to count the slow member's first failure")
+	require.NoError(t, l.Close()) // now both fail
+
+	first := rec.waitLen(t, 1)[0]
+	require.Error(t, first)
+	assert.Contains(t, first.Error(), "again: 4 consecutive failures: both: slow: command sh: exit code 1")
+	data, err := os.ReadFile(runs)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, strings.Count(string(data), "run\n"), 4,
+		"the retry gave up before the slow member had failed 4 times")
 }
 
 func TestNewErrors(t *testing.T) {
