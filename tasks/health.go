@@ -34,8 +34,55 @@ type monitorEvent struct {
 type preSpawn struct {
 	inst    *instance
 	cancel  context.CancelFunc
-	passed  map[string]bool
+	waiting awaited
 	timeout interface{ Stop() bool }
+}
+
+// awaited is a list of monitors that must each pass once (ready, wait_for), with
+// the latest failure of each that has not, to say why when time runs out.
+type awaited struct {
+	names  []string
+	passed map[string]bool
+	failed map[string]error
+}
+
+func newAwaited(names []string) awaited {
+	return awaited{names: names, passed: map[string]bool{}, failed: map[string]error{}}
+}
+
+// record notes a result and reports whether every monitor has now passed.
+func (a *awaited) record(name string, err error) bool {
+	if err != nil {
+		a.failed[name] = err
+		return false
+	}
+	a.passed[name] = true
+	return len(a.passed) == len(a.names)
+}
+
+// blocker is the first monitor still to pass, and why: its latest failure.
+func (a *awaited) blocker() (name, why string) {
+	for _, n := range a.names {
+		if a.passed[n] {
+			continue
+		}
+		if err := a.failed[n]; err != nil {
+			return n, "last check: " + err.Error()
+		}
+		return n, n + ": no result yet"
+	}
+	return "", ""
+}
+
+// timedOut is the failure when time runs out: what did not happen within
+// ready_timeout, naming the monitor that held it back.
+func (a *awaited) timedOut(what string, timeout time.Duration) (monitor, reason string) {
+	reason = fmt.Sprintf("%s within ready_timeout (%s)", what, timeout)
+	monitor, why := a.blocker()
+	if why != "" {
+		reason += "; " + why
+	}
+	return monitor, reason
 }
 
 type namedMonitor struct {
@@ -147,7 +194,7 @@ func (s *Supervisor) releaseMonitorEnv(r *run) {
 
 func (s *Supervisor) startReadiness(r *run) {
 	t := r.inst.task.cfg
-	r.readyState = map[string]bool{}
+	r.awaiting = newAwaited(t.Ready)
 	r.monitors = s.runMonitors(r.readyMonitors, monitors.Target{Mode: monitors.Polling, Pgid: r.pid},
 		monitorEvent{kind: kindReady, run: r})
 	for _, nm := range r.readyMonitors {
@@ -181,11 +228,10 @@ func (s *Supervisor) onMonitor(ev monitorEvent) {
 		s.onWaitFor(ev)
 	case kindReady:
 		r := ev.run
-		if r.inst.run != r || r.exit != nil || r.stopRequested() || r.becameRdy || ev.err != nil {
+		if r.inst.run != r || r.exit != nil || r.stopRequested() || r.becameRdy {
 			return
 		}
-		r.readyState[ev.name] = true
-		if len(r.readyState) == len(r.inst.task.cfg.Ready) {
+		if r.awaiting.record(ev.name, ev.err) {
 			r.stopMonitors()
 			s.becomeReady(r.inst, time.Time{})
 		}
@@ -214,7 +260,7 @@ func (s *Supervisor) beginStart(i *instance) {
 		s.failedStart(i, err.Error())
 		return
 	}
-	p := &preSpawn{inst: i, passed: map[string]bool{}}
+	p := &preSpawn{inst: i, waiting: newAwaited(t.WaitFor)}
 	i.pre = p
 	i.waitedSince = time.Now()
 	p.cancel = s.runMonitors(ms, monitors.Target{Mode: monitors.Polling}, monitorEvent{kind: kindWaitFor, pre: p})
@@ -224,11 +270,10 @@ func (s *Supervisor) beginStart(i *instance) {
 
 func (s *Supervisor) onWaitFor(ev monitorEvent) {
 	i := ev.pre.inst
-	if i.pre != ev.pre || ev.err != nil {
+	if i.pre != ev.pre {
 		return
 	}
-	ev.pre.passed[ev.name] = true
-	if len(ev.pre.passed) == len(i.task.cfg.WaitFor) {
+	if ev.pre.waiting.record(ev.name, ev.err) {
 		s.cancelPreSpawn(i)
 		s.launch([]*instance{i})
 	}
@@ -240,7 +285,7 @@ func (s *Supervisor) onWaitForTimeout(i *instance, p *preSpawn) {
 	}
 	s.cancelPreSpawn(i)
 	ev := i.event(EvMonitorFailed)
-	ev.Error = "wait_for not satisfied within ready_timeout"
+	ev.Monitor, ev.Error = p.waiting.timedOut("wait_for not satisfied", i.task.cfg.ReadyTimeout)
 	s.emit(ev)
 	s.failedStart(i, ev.Error)
 }

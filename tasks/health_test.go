@@ -113,13 +113,41 @@ interval = "10ms"
 [tasks.slow]
 command = ["sleep", "1000"]
 ready = "never"
-ready_timeout = "100ms"
+ready_timeout = "500ms"
 start_retries = 0
 `, freePort()))
 	assert.Equal(t, 1, h.wait())
+	failed := h.rec.waitFor(t, is(EvMonitorFailed, "slow"))
+	assert.Equal(t, "never", failed.Monitor, "the monitor that held the task back")
+	assert.Regexp(t, `^not ready within ready_timeout \(500ms\); last check: never: dial tcp .*: connection refused$`, failed.Error)
 	fatal := h.rec.waitFor(t, is(EvTaskFatal, "slow"))
-	assert.Equal(t, "1 failed start(s), last: not ready within ready_timeout", fatal.Error, "procmon's SIGTERM is not the cause")
+	assert.Equal(t, "1 failed start(s), last: "+failed.Error, fatal.Error, "procmon's SIGTERM is not the cause")
 	assert.Equal(t, "SIGTERM", h.rec.waitFor(t, is(EvTaskExited, "slow")).Signal)
+}
+
+// A wait_for that times out says which monitor held the spawn back, and why.
+func TestWaitForTimeoutNamesTheMonitor(t *testing.T) {
+	h := start(t, fmt.Sprintf(`
+[monitors.passes]
+type = "port_available"
+address = %q
+
+[monitors.db]
+type = "port_in_use"
+address = %q
+interval = "10ms"
+
+[tasks.app]
+command = ["sleep", "1000"]
+wait_for = ["passes", "db"]
+ready_timeout = "500ms"
+start_retries = 0
+`, freePort(), freePort()))
+	assert.Equal(t, 1, h.wait())
+	failed := h.rec.waitFor(t, is(EvMonitorFailed, "app"))
+	assert.Equal(t, "db", failed.Monitor)
+	assert.Regexp(t, `^wait_for not satisfied within ready_timeout \(500ms\); last check: db: dial tcp .*: connection refused$`, failed.Error)
+	assert.Zero(t, h.rec.count(is(EvTaskStarted, "app")))
 }
 
 func TestNotifyReadiness(t *testing.T) {

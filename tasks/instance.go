@@ -100,7 +100,9 @@ type run struct {
 	// recheckTimer is the pending look at a draining group, if any.
 	recheckTimer interface{ Stop() bool }
 	monitors     context.CancelFunc
-	readyState   map[string]bool
+	awaiting     awaited // the ready monitors
+	// notReady is why the run was not ready within ready_timeout, if it was not.
+	notReady string
 	// readyMonitors are built before the spawn (for their environment) and
 	// handed to their goroutines once the process exists.
 	readyMonitors []namedMonitor

@@ -50,7 +50,7 @@ func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 // stopped it for not being ready in time, that (its SIGTERM is no cause).
 func exitReason(r *run, e signals.Exit) string {
 	if r.cause == causeReadyTimeout {
-		return "not ready within ready_timeout"
+		return r.notReady
 	}
 	return e.String()
 }

@@ -90,7 +90,8 @@ func (s *Supervisor) onRunTimer(r *run, kind timerKind) {
 	case timerReadyTimeout:
 		if r.exit == nil && !r.becameRdy {
 			ev := r.inst.event(EvMonitorFailed)
-			ev.Error = "not ready within ready_timeout"
+			ev.Monitor, ev.Error = r.awaiting.timedOut("not ready", r.inst.task.cfg.ReadyTimeout)
+			r.notReady = ev.Error
 			s.emit(ev)
 			s.requestStop(r, causeReadyTimeout)
 		}
