@@ -71,7 +71,7 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 		case !ok:
 			t = s.newTask(def)
 			added = append(added, name)
-		case !def.Equal(t.cfg) || monitorsChanged(s.cfg, cfg, def):
+		case !sameProcess(def, t.cfg) || monitorsChanged(s.cfg, cfg, def):
 			wasAutostart := t.cfg.Autostart
 			t.cfg = def
 			s.redefine(t, def.Autostart && !wasAutostart)
@@ -105,6 +105,15 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 	s.emit(Event{Type: EvReload, Tasks: sortedUnion(added, changed, removed)})
 	s.log.WithField("added", added).WithField("changed", changed).WithField("removed", removed).Info("reload applied")
 	return nil
+}
+
+// sameProcess reports whether def runs what old runs. How a process is stopped
+// (stop_signal, stop_timeout, its own or [procmon]'s) shapes only its next stop,
+// which reads the new definition: no reason to restart it, let alone everything.
+func sameProcess(def, old *config.Task) bool {
+	d := *def
+	d.StopSignal, d.StopTimeout = old.StopSignal, old.StopTimeout
+	return d.Equal(old)
 }
 
 func (s *Supervisor) newTask(def *config.Task) *task {

@@ -240,3 +240,24 @@ command = ["sleep", "1000"]
 	assert.Equal(t, Stopped, h.instance("worker", 0).State)
 	assert.Zero(t, h.instance("worker", 0).Pid)
 }
+
+// A new stop_signal or stop_timeout (a task's own, or [procmon]'s that tasks
+// inherit) restarts nothing: the next stop uses it.
+func TestReloadOfHowToStopRestartsNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	const trapper = "[tasks.b]\ncommand = [\"sh\", \"-c\", \"trap 'exit 7' USR1; sleep 1000 & wait\"]\n"
+	writeFile(t, path, "[procmon]\nstop_timeout = \"2s\"\n[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n"+trapper)
+	h := startFile(t, path)
+	h.rec.waitFor(t, is(EvTaskReady, "b"))
+	a, b := h.pid("a", 0), h.pid("b", 0)
+	writeFile(t, path, "[procmon]\nstop_timeout = \"3s\"\n[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n"+trapper+"stop_signal = \"USR1\"\n")
+	require.NoError(t, h.sup.Reload())
+	reload := h.rec.waitFor(t, is(EvReload, ""))
+	assert.Empty(t, reload.Tasks, "nothing added, changed or removed")
+	assert.Equal(t, a, h.pid("a", 0))
+	assert.Equal(t, b, h.pid("b", 0))
+	require.NoError(t, h.sup.Stop("b"))
+	exited := h.rec.waitFor(t, is(EvTaskExited, "b"))
+	require.NotNil(t, exited.ExitCode)
+	assert.Equal(t, 7, *exited.ExitCode, "stopped with the new stop_signal")
+}
