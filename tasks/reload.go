@@ -69,7 +69,11 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 		t, ok := s.tasks[name]
 		switch {
 		case !ok:
-			t = s.newTask(def)
+			if t = s.leaving(name); t != nil {
+				s.reviveTask(t, def)
+			} else {
+				t = s.newTask(def)
+			}
 			added = append(added, name)
 		case !sameProcess(def, t.cfg) || monitorsChanged(s.cfg, cfg, def):
 			wasAutostart := t.cfg.Autostart
@@ -140,6 +144,32 @@ func (s *Supervisor) redefine(t *task, autostartOn bool) {
 		}
 	}
 	s.scale(t, t.cfg.Instances)
+}
+
+// leaving is the removed task of that name whose processes are still stopping.
+func (s *Supervisor) leaving(name string) *task {
+	for _, t := range s.order {
+		if t.removed && t.cfg.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// reviveTask takes back a removed task that the configuration defines again
+// before its processes are gone. A new task would run beside them; this one runs
+// each instance again, under the new definition, once its process is gone, as
+// a scale back up does.
+func (s *Supervisor) reviveTask(t *task, def *config.Task) {
+	t.removed, t.cfg = false, def
+	s.tasks[def.Name] = t
+	for _, i := range t.instances {
+		i.freshOutput = true
+		if i.index < def.Instances {
+			s.reviveInstance(i, def.Autostart, false)
+		}
+	}
+	s.scale(t, def.Instances)
 }
 
 func (s *Supervisor) remove(t *task) {

@@ -1,8 +1,10 @@
 package tasks
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,4 +262,35 @@ func TestReloadOfHowToStopRestartsNothing(t *testing.T) {
 	exited := h.rec.waitFor(t, is(EvTaskExited, "b"))
 	require.NotNil(t, exited.ExitCode)
 	assert.Equal(t, 7, *exited.ExitCode, "stopped with the new stop_signal")
+}
+
+// A task removed by a reload and defined again while its process still stops
+// does not run twice: the new process starts once the old one is gone.
+func TestTaskBackBeforeItsProcessIsGoneRunsOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	const base = "[tasks.base]\ncommand = [\"sleep\", \"1000\"]\n"
+	const stubborn = "[tasks.stubborn]\nparent = \"base\"\ncommand = [\"sh\", \"-c\", \"trap '' TERM; sleep 1000 & wait; wait\"]\nstop_timeout = \"1s\"\n"
+	writeFile(t, path, base+stubborn)
+	h := startFile(t, path)
+	old := h.pid("stubborn", 0)
+	writeFile(t, path, base)
+	require.NoError(t, h.sup.Reload())
+	h.waitState("stubborn", 0, Stopping)
+	writeFile(t, path, base+stubborn+"env = { V = \"2\" }\n")
+	require.NoError(t, h.sup.Reload())
+	started := h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "stubborn"))[1]
+	killed := h.rec.waitFor(t, is(EvTaskExited, "stubborn"))
+	assert.Equal(t, "SIGKILL", killed.Signal, "the old process ran out its stop_timeout")
+	assert.True(t, gone(old))
+	assert.True(t, started.Time.After(killed.Time), "the new process started after the old one was gone")
+	rows := 0
+	for _, st := range h.sup.Status() {
+		if st.Name == "stubborn" {
+			rows++
+		}
+	}
+	assert.Equal(t, 1, rows, "one stubborn, not two")
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", h.pid("stubborn", 0)))
+	require.NoError(t, err)
+	assert.Contains(t, strings.Split(string(environ), "\x00"), "V=2", "under the new definition")
 }
