@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestLoadFull(t *testing.T) {
 	assert.Equal(t, Global{
 		LogLevel: logrus.DebugLevel, LogFormat: "json", LogFile: "/var/log/procmon.log",
 		Socket: "/run/test.sock", HTTP: "127.0.0.1:8080", Pidfile: "/run/procmon.pid",
-		Journal: "/var/lib/procmon/journal.jsonl", ServicesDir: "/etc/procmon/services",
+		Journal: "/var/lib/procmon/journal.jsonl", ServicesDir: "testdata/services",
 		StopTimeout: 5 * time.Second, ShutdownTimeout: 25 * time.Second, Subreaper: false, LoadMetric: "cpu_pressure",
 	}, cfg.Procmon)
 
@@ -207,7 +208,7 @@ func TestCommandForms(t *testing.T) {
 
 func TestValueForms(t *testing.T) {
 	cfg := mustParse(t, tomlLines(
-		`[tasks.a]`, `command = "a"`, `stop_signal = "hup"`, `umask = 0o022`, `log_max_size = 2048`,
+		`[tasks.a]`, `command = "a"`, `stop_signal = "hup"`, `umask = "022"`, `log_max_size = 2048`,
 		`[tasks.b]`, `command = "b"`, `stop_signal = "10"`, `umask = "0"`, `log_max_size = "1 MiB"`,
 		`[tasks.c]`, `command = "c"`, `stop_signal = "SIGUSR2"`, `log_max_size = "3kb"`, `instances = 0`,
 		`stderr = "stdout"`))
@@ -364,4 +365,75 @@ func TestDidYouMean(t *testing.T) {
 	assert.Equal(t, ` (did you mean "web"?)`, didYouMean("wbe", known))
 	assert.Equal(t, "", didYouMean("postgres", known))
 	assert.Equal(t, "", didYouMean("x", known))
+}
+
+func TestDotsInTaskNamesThatAreNoLabels(t *testing.T) {
+	cfg := mustParse(t, tomlLines(`[tasks."api.v2"]`, `command = "a"`, `[tasks."web.1a"]`, `command = "w"`))
+	assert.Len(t, cfg.Tasks, 2)
+}
+
+func TestSocketOfAFileWithErrors(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PM_RUN", dir)
+	path := filepath.Join(dir, "procmon.toml")
+	for _, c := range []struct {
+		name, src, want string
+	}{
+		{"valid", tomlLines(`[procmon]`, `socket = "${PM_RUN}/a.sock"`), dir + "/a.sock"},
+		{"errors in other tables", tomlLines(
+			`[procmon]`, `socket = "${PM_RUN}/b.sock"`, `log_level = "loud"`, `bogus = 1`,
+			`[tasks.web]`, `parent = "nope"`, `restart = "alwyas"`, `tasks = 5`), dir + "/b.sock"},
+		{"no socket key", tomlLines(`[tasks.web]`, `command = 5`), DefaultSocket()},
+		{"socket disabled", tomlLines(`[procmon]`, `socket = ""`, `[tasks.web]`), ""},
+	} {
+		require.NoError(t, writeFile(path, c.src))
+		socket, err := Socket(path)
+		require.NoError(t, err, c.name)
+		assert.Equal(t, c.want, socket, c.name)
+	}
+
+	for _, c := range []struct {
+		name, src, want string
+	}{
+		{"syntax error", tomlLines(`[procmon]`, `socket = "/x.sock"`, `[tasks.web]`, `command = "w`),
+			path + ":4: strings cannot contain newlines"},
+		{"socket not a string", tomlLines(`[procmon]`, `socket = 5`),
+			path + ":2: procmon.socket: must be a string, not an integer"},
+		{"unset variable", tomlLines(`[procmon]`, `socket = "${PM_NOPE}/s"`),
+			path + ":2: procmon.socket: environment variable PM_NOPE is not set"},
+		{"procmon not a table", tomlLines(`procmon = 1`),
+			path + ":1: procmon: must be a table ([procmon]), not an integer"},
+	} {
+		require.NoError(t, writeFile(path, c.src))
+		_, err := Socket(path)
+		var errs Errors
+		require.ErrorAs(t, err, &errs, c.name)
+		assert.True(t, strings.HasPrefix(err.Error(), c.want), "%s: %q", c.name, err)
+	}
+
+	_, err := Socket(filepath.Join(dir, "missing.toml"))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+func TestWhatIfLeavesOutWhatDoesNotRun(t *testing.T) {
+	cfg := mustParse(t, tomlLines(
+		`[tasks.db]`, `command = "d"`,
+		`[tasks.api]`, `command = "a"`, `parent = "db"`,
+		`[tasks.admin]`, `command = "m"`, `parent = "db"`, `autostart = false`,
+		`[tasks.report]`, `command = "r"`, `parent = "admin"`,
+		`[tasks.gate]`, `command = "g"`, `autostart = false`,
+		`[tasks.web]`, `command = "w"`, `parents = ["api", "gate"]`,
+		`[tasks.spare]`, `command = "s"`, `parent = "db"`, `instances = 0`,
+		`[tasks.extra]`, `command = "x"`, `parent = "spare"`))
+	stop, start := cfg.WhatIf("db")
+	assert.Equal(t, []string{"api", "db"}, stop)
+	assert.Equal(t, []string{"db", "api"}, start)
+
+	stop, start = cfg.WhatIf("admin")
+	assert.Equal(t, []string{"report", "admin"}, stop, "a task that died ran, so what it starts ran too")
+	assert.Equal(t, []string{"admin", "report"}, start)
+
+	stop, start = cfg.WhatIf("report")
+	assert.Equal(t, []string{"report"}, stop, "so did what is above it")
+	assert.Equal(t, []string{"report"}, start)
 }

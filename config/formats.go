@@ -86,22 +86,25 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// umask reads an octal string such as "022"; a TOML integer (0o022) also works.
+// umask reads an octal string such as "022". A TOML integer is refused rather
+// than taken as it is: an unquoted 22 is decimal, which as a umask is 0o026 and
+// silently masks what the user meant to leave readable.
 func (l *loader) umask(key toml.Key, r value, dst *int) {
 	if !r.set {
 		return
 	}
-	n, isInt := r.v.(int64)
-	if !isInt {
-		var s string
-		if !l.str(key, r, &s) {
-			return
-		}
-		var err error
-		if n, err = strconv.ParseInt(s, 8, 64); err != nil {
-			l.errorf(key, "invalid umask %q: must be an octal string such as \"022\"", s)
-			return
-		}
+	if _, isInt := r.v.(int64); isInt {
+		l.errorf(key, "umask must be an octal string such as \"022\", not an integer (an unquoted 22 is decimal)")
+		return
+	}
+	var s string
+	if !l.str(key, r, &s) {
+		return
+	}
+	n, err := strconv.ParseInt(s, 8, 64)
+	if err != nil {
+		l.errorf(key, "invalid umask %q: must be an octal string such as \"022\"", s)
+		return
 	}
 	if n < 0 || n > 0o777 {
 		l.errorf(key, "umask %#o is out of range 0-0777", n)

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -25,7 +28,9 @@ func (l *loader) buildGlobal(r *rawGlobal) Global {
 	l.str(sub(k, "http_token"), r.HTTPToken, &g.HTTPToken)
 	l.str(sub(k, "pidfile"), r.Pidfile, &g.Pidfile)
 	l.str(sub(k, "journal"), r.Journal, &g.Journal)
-	l.str(sub(k, "services_dir"), r.ServicesDir, &g.ServicesDir)
+	if l.str(sub(k, "services_dir"), r.ServicesDir, &g.ServicesDir) {
+		l.checkServicesDir(sub(k, "services_dir"), g.ServicesDir)
+	}
 	l.duration(sub(k, "stop_timeout"), r.StopTimeout, false, &g.StopTimeout)
 	l.duration(sub(k, "shutdown_timeout"), r.ShutdownTimeout, false, &g.ShutdownTimeout)
 	l.boolean(sub(k, "subreaper"), r.Subreaper, &g.Subreaper)
@@ -50,6 +55,23 @@ func (l *loader) checkHTTP(key toml.Key, g *Global) {
 	}
 	if g.HTTPToken == "" && !isLoopback(host) {
 		l.errorf(key, "%q is not a loopback address: set http_token, or listen on 127.0.0.1 or localhost", g.HTTP)
+	}
+}
+
+// checkServicesDir refuses a services_dir that cannot be watched: procmon would
+// run without the tasks it holds, and would not notice the directory appear.
+func (l *loader) checkServicesDir(key toml.Key, dir string) {
+	if dir == "" {
+		return
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.errorf(key, "directory %q does not exist", dir)
+	case err != nil:
+		l.errorf(key, "%v", err)
+	case !fi.IsDir():
+		l.errorf(key, "%q is not a directory", dir)
 	}
 }
 

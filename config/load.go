@@ -61,6 +61,46 @@ func DefaultSocket() string {
 	return fmt.Sprintf("/tmp/procmon-%d.sock", os.Getuid())
 }
 
+// Socket reads the control socket that the file at path names, as Load would,
+// however wrong the rest of the file is: a control command must reach the server
+// that runs with this file, and that server is the one to report the file's
+// errors on reload. Without a socket key it is DefaultSocket(). Like Load's, its
+// error is an Errors value; errors.Is finds fs.ErrNotExist in it.
+func Socket(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", Errors{{File: path, Msg: err.Error(), err: err}}
+	}
+	l := &loader{file: path, lookup: os.LookupEnv, misshapen: map[string]bool{}}
+	socket := l.socket(string(data))
+	if len(l.errs) > 0 {
+		l.errs.sort()
+		return "", l.errs
+	}
+	return socket, nil
+}
+
+// socket looks only at [procmon] socket, so that nothing else in src matters
+// but TOML syntax.
+func (l *loader) socket(src string) string {
+	var doc map[string]any
+	if _, err := toml.Decode(src, &doc); err != nil {
+		l.syntaxError(src, err)
+		return ""
+	}
+	l.lines = indexLines(src)
+	procmon, isTable := doc["procmon"].(map[string]any)
+	if !isTable && doc["procmon"] != nil {
+		l.errorf(toml.Key{"procmon"}, "must be a table ([procmon]), not %s", tomlType(doc["procmon"]))
+		return ""
+	}
+	socket := DefaultSocket()
+	if v, set := procmon["socket"]; set {
+		l.str(toml.Key{"procmon", "socket"}, value{v: v, set: true}, &socket)
+	}
+	return socket
+}
+
 // parse decodes src twice: first generically, which only fails on TOML syntax and
 // lets checkShapes vet the table layout the typed decode depends on, then table by
 // table into the raw structs, leaving out what checkShapes rejected; the metadata

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"unicode"
@@ -36,6 +38,7 @@ func (l *loader) buildTask(name string, r *rawTask, g *Global) *Task {
 	l.names(sub(k, "wait_for"), r.WaitFor, &t.WaitFor)
 	l.names(sub(k, "ready"), r.Ready, &t.Ready)
 	l.names(sub(k, "monitors"), r.Monitors, &t.Monitors)
+	l.checkOneshotKeys(k, typ, r)
 	l.boolean(sub(k, "critical"), r.Critical, &t.Critical)
 	l.taskProcess(k, r, &t)
 	l.taskOutput(k, r, &t)
@@ -47,13 +50,51 @@ func (l *loader) buildTask(name string, r *rawTask, g *Global) *Task {
 // as file names and CLI arguments.
 func InvalidInTaskName(r rune) bool { return unicode.IsSpace(r) || r == '/' }
 
-// checkTaskName rejects names that cannot serve as file names and CLI arguments.
-func (l *loader) checkTaskName(k toml.Key, name string) {
+// CheckTaskName says why name cannot be a task's name, if it cannot: besides
+// serving as a file name and a CLI argument, a name must not read as the label
+// of another task's instance, which is "NAME.N" once a task has several.
+func CheckTaskName(name string) error {
 	switch {
 	case name == "":
-		l.errorf(k, "task name must not be empty")
+		return errors.New("task name must not be empty")
 	case strings.ContainsFunc(name, InvalidInTaskName):
-		l.errorf(k, "invalid task name %q: it must not contain whitespace or '/'", name)
+		return fmt.Errorf("invalid task name %q: it must not contain whitespace or '/'", name)
+	}
+	if base, n, ok := instanceLabel(name); ok {
+		return fmt.Errorf("invalid task name %q: it reads as instance %s of a task %q; "+
+			"a name must not end in '.' and digits", name, n, base)
+	}
+	return nil
+}
+
+// instanceLabel splits a name of the form "BASE.N", N being digits.
+func instanceLabel(name string) (base, n string, ok bool) {
+	dot := strings.LastIndexByte(name, '.')
+	if dot <= 0 || dot == len(name)-1 {
+		return "", "", false
+	}
+	base, n = name[:dot], name[dot+1:]
+	return base, n, strings.Trim(n, "0123456789") == ""
+}
+
+func (l *loader) checkTaskName(k toml.Key, name string) {
+	if err := CheckTaskName(name); err != nil {
+		l.errorf(k, "%v", err)
+	}
+}
+
+// checkOneshotKeys rejects the monitor keys a oneshot would never use: it is
+// ready when it completes, and liveness is only checked from readiness on.
+func (l *loader) checkOneshotKeys(k toml.Key, typ TaskType, r *rawTask) {
+	if typ != Oneshot {
+		return
+	}
+	if r.Ready.set {
+		l.errorf(sub(k, "ready"), "ready does not apply to a oneshot (it is ready when it completes)")
+	}
+	if r.Monitors.set {
+		l.errorf(sub(k, "monitors"), "monitors does not apply to a oneshot (liveness is checked from readiness "+
+			"on, and a oneshot is ready only once it has completed)")
 	}
 }
 

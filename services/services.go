@@ -51,7 +51,7 @@ func Watch(dir string, log logrus.FieldLogger, report func([]Service)) (*Watcher
 	}
 	if err := fsw.Add(dir); err != nil {
 		fsw.Close()
-		return nil, fmt.Errorf("services_dir: %w", err)
+		return nil, fmt.Errorf("services_dir %q: %w", dir, err)
 	}
 	w := &Watcher{dir: dir, log: log.WithField("services_dir", dir), report: report, fsw: fsw,
 		ignored: map[string]bool{}, done: make(chan struct{})}
@@ -127,15 +127,30 @@ func (w *Watcher) service(name string) (Service, bool) {
 	if err != nil {
 		return Service{}, false // gone between listing and looking
 	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 || strings.ContainsFunc(name, config.InvalidInTaskName) {
-		if !w.ignored[name] {
-			w.ignored[name] = true
-			w.log.WithField("file", name).Info("not an executable regular file with a task name: ignored")
-		}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		w.ignore(name, nil)
+		return Service{}, false
+	}
+	if err := config.CheckTaskName(name); err != nil {
+		w.ignore(name, err)
 		return Service{}, false
 	}
 	delete(w.ignored, name)
 	return Service{Name: name, Path: path, Version: version(fi)}, true
+}
+
+// ignore logs, once per file, that a file is not a service. why is set when
+// only the name stands in the way, which the log line alone would not tell.
+func (w *Watcher) ignore(name string, why error) {
+	if w.ignored[name] {
+		return
+	}
+	w.ignored[name] = true
+	log := w.log.WithField("file", name)
+	if why != nil {
+		log = log.WithError(why)
+	}
+	log.Info("not an executable regular file with a task name: ignored")
 }
 
 // version identifies one content of the file: a rewrite changes its size or

@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/monitors"
 )
 
@@ -164,14 +163,9 @@ func (s *Supervisor) runMonitors(ms []namedMonitor, target monitors.Target, ev m
 }
 
 // prepareMonitorEnv builds the readiness monitors of a run before its spawn, as
-// some (notify) must put variables into the process's environment. A oneshot is
-// never checked for readiness (it is done when it exits well), so it gets none.
+// some (notify) must put variables into the process's environment.
 func (s *Supervisor) prepareMonitorEnv(r *run) ([]string, error) {
-	t := r.inst.task.cfg
-	if t.Type == config.Oneshot {
-		return nil, nil
-	}
-	ms, err := s.buildMonitors(r.inst, t.Ready)
+	ms, err := s.buildMonitors(r.inst, r.inst.task.cfg.Ready)
 	if err != nil {
 		return nil, err
 	}

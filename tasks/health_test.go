@@ -192,22 +192,6 @@ command = ["sleep", "1000"]
 	}, 10*time.Second, time.Millisecond, "the socket is removed with its run")
 }
 
-// A oneshot is never checked for readiness: a notify monitor listed for it must
-// not open a socket (one per run, never closed) nor hand it one.
-func TestOneshotGetsNoReadinessMonitors(t *testing.T) {
-	h := start(t, `
-[monitors.sd]
-type = "notify"
-
-[tasks.job]
-type = "oneshot"
-command = ["sh", "-c", "echo socket=$${NOTIFY_SOCKET:-none}"]
-ready = "sd"
-`)
-	assert.Equal(t, 0, h.wait())
-	assert.Contains(t, h.out.String(), "job | socket=none")
-}
-
 // A task running as another user reaches its notify socket. The helper binary
 // is copied where that user may run it.
 func TestNotifyReadinessOfATaskWithUser(t *testing.T) {

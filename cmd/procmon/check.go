@@ -10,7 +10,8 @@ import (
 )
 
 // check validates the configuration with the same loader as `run`, then prints
-// the dependency tree, or with --what-if NAME the plan if NAME died.
+// the dependency tree, or with --what-if NAME the plan if NAME died: the one the
+// engine would carry out in a procmon that started what the file starts.
 func check(a args) int {
 	whatIf, err := whatIfArg(a.rest)
 	if err != nil {
@@ -30,7 +31,7 @@ func check(a args) int {
 		fmt.Fprintf(os.Stderr, "procmon check: --what-if: unknown task %q\n", whatIf)
 		return 2
 	}
-	stop, start := cfg.Graph.WhatIf(whatIf)
+	stop, start := cfg.WhatIf(whatIf)
 	for _, name := range stop {
 		fmt.Println("stop", name)
 	}

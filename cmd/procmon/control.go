@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,32 +18,68 @@ import (
 // control runs one control command against the server and returns its exit code.
 // ^C ends a command that waits (logs -f) as a normal end.
 func control(a args, cmd *command) int {
+	socket, err := socketPath(a)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procmon %s: %v\n", cmd.name, err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s := newSession(a, "procmon ")
-	err := cmd.run(ctx, s, a.rest)
+	s := sessionOn(socket, "procmon ")
+	err = cmd.run(ctx, s, a.rest)
 	s.report(cmd.name, err)
+	if cmd.name == "reload" {
+		reportLocalErrors(os.Stderr, a.config, err)
+	}
 	return exitCode(err)
 }
 
+// newSession is the shell's session: a socket that cannot be told ends procmon
+// before the first prompt, as it would end each command.
 func newSession(a args, prefix string) *session {
-	return &session{client: api.NewClient(socketPath(a)), out: os.Stdout, errOut: os.Stderr, prefix: prefix}
+	socket, err := socketPath(a)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procmon: %v\n", err)
+		os.Exit(2)
+	}
+	return sessionOn(socket, prefix)
+}
+
+func sessionOn(socket, prefix string) *session {
+	return &session{client: api.NewClient(socket), out: os.Stdout, errOut: os.Stderr, prefix: prefix}
 }
 
 // socketPath is -s, else $PROCMON_SOCKET, else the configuration's socket, else
-// the default (SPEC 1). A configuration that cannot be loaded is no reason not to
-// try the default: the server may well run with another file.
-func socketPath(a args) string {
+// the default (SPEC 1). Only a missing file means the default: the socket of a
+// file with errors elsewhere is still the one its server listens on, and a file
+// whose socket cannot be read must not send the command to another server.
+func socketPath(a args) (string, error) {
 	if a.socket != "" {
-		return a.socket
+		return a.socket, nil
 	}
 	if p := os.Getenv("PROCMON_SOCKET"); p != "" {
-		return p
+		return p, nil
 	}
-	if cfg, err := config.Load(a.config); err == nil && cfg.Procmon.Socket != "" {
-		return cfg.Procmon.Socket
+	socket, err := config.Socket(a.config)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), err == nil && socket == "":
+		return config.DefaultSocket(), nil
+	case err != nil:
+		return "", fmt.Errorf("cannot tell the socket from %s (name it with -s PATH): %w", a.config, err)
 	}
-	return config.DefaultSocket()
+	return socket, nil
+}
+
+// reportLocalErrors adds the file's own errors to a reload that reached no
+// server: the user who runs reload wants them either way.
+func reportLocalErrors(w io.Writer, file string, err error) {
+	var unreachable *api.UnreachableError
+	if !errors.As(err, &unreachable) {
+		return
+	}
+	if _, err := config.Load(file); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(w, "%s is invalid:\n%v\n", file, err)
+	}
 }
 
 // usageOf lists the control commands for the usage text and the shell's help.

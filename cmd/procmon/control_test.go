@@ -307,3 +307,50 @@ command = "sleep 1000"
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
 	assert.Equal(t, 0, waitExit(t, s.cmd, s.out, 10*time.Second))
 }
+
+// A file with errors elsewhere still names the socket of the server that runs
+// with it: status and ready reach that server, and reload prints the errors the
+// server found. A file whose socket cannot be read sends nothing anywhere.
+func TestControlCommandsFollowTheSocketOfAFileWithErrors(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "[tasks.db]\ncommand = \"sleep 1000\"\n")
+	s.waitState(t, "db", allReady(1))
+	good, err := os.ReadFile(s.config)
+	require.NoError(t, err)
+	byFile := func(args ...string) (stdout, stderr string, code int) {
+		return runCmd(t, procmon(append([]string{"-c", s.config}, args...)...))
+	}
+
+	require.NoError(t, os.WriteFile(s.config, append(good, "bogus = 1\n"...), 0o644))
+	out, stderr, code := byFile("ready")
+	assert.Equal(t, 0, code, stderr)
+	assert.Equal(t, "ready\n", out)
+	out, stderr, code = byFile("status")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "db ")
+	_, stderr, code = byFile("reload")
+	assert.Equal(t, 2, code, stderr)
+	assert.Contains(t, stderr, "procmon reload: invalid configuration\n")
+	assert.Contains(t, stderr, `procmon.toml:6: tasks.db.bogus: unknown key "bogus"`)
+
+	require.NoError(t, os.WriteFile(s.config, append(good, "oops = \"x\n"...), 0o644))
+	for _, cmd := range []string{"status", "reload"} {
+		_, stderr, code = byFile(cmd)
+		assert.Equal(t, 2, code, stderr)
+		assert.Contains(t, stderr, "procmon "+cmd+": cannot tell the socket from "+s.config+" (name it with -s PATH): "+
+			s.config+":6: ", cmd)
+	}
+	_, stderr, code = s.ctl(t, "status")
+	assert.Equal(t, 0, code, "-s still reaches the server: %s", stderr)
+}
+
+// With no server to report them, reload prints the file's errors itself.
+func TestReloadWithoutAServerPrintsTheFilesErrors(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(shortTempDir(t), "nobody.sock")
+	cfg := writeConfig(t, "[procmon]\nsocket = \""+sock+"\"\n[tasks.web]\ncommand = \"w\"\nparent = \"dbb\"\n")
+	_, stderr, code := runCmd(t, procmon("-c", cfg, "reload"))
+	assert.Equal(t, 2, code, stderr)
+	assert.Contains(t, stderr, "procmon reload: cannot reach procmon on socket "+sock+": ")
+	assert.Contains(t, stderr, `procmon.toml:5: tasks.web.parent: unknown parent "dbb"`)
+}

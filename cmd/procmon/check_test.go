@@ -1,0 +1,43 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The plan is the engine's: a task with autostart off is not running when its
+// parent dies, so it neither stops nor starts, and nor does what runs only below it.
+func TestCheckWhatIfLeavesOutTasksWithoutAutostart(t *testing.T) {
+	cfg := writeConfig(t, `
+[procmon]
+socket = ""
+
+[tasks.db]
+command = "sleep 1000"
+[tasks.api]
+command = "sleep 1000"
+parent = "db"
+[tasks.admin]
+command = "sleep 1000"
+parent = "db"
+autostart = false
+[tasks.report]
+command = "sleep 1000"
+parent = "admin"
+`)
+	out, err := procmon("check", "-c", cfg, "--what-if", "db").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "stop api\nstop db\nstart db\nstart api\n", string(out))
+}
+
+func TestCheckRejectsAMissingServicesDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not-yet")
+	cfg := writeConfig(t, "[procmon]\nsocket = \"\"\nservices_dir = \""+dir+"\"\n")
+	cmd := procmon("check", "-c", cfg)
+	out, _ := cmd.CombinedOutput()
+	assert.Equal(t, 2, cmd.ProcessState.ExitCode(), string(out))
+	assert.Contains(t, string(out), `procmon.toml:3: procmon.services_dir: directory "`+dir+`" does not exist`)
+}
