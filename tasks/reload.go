@@ -32,7 +32,7 @@ func (s *Supervisor) reload(bySignal bool) error {
 		}
 		prev := s.fileCfg
 		s.fileCfg = cfg
-		if applyErr = s.apply(s.withServices(cfg)); applyErr != nil {
+		if applyErr = s.apply(s.withServices(cfg), fromFile); applyErr != nil {
 			s.fileCfg = prev
 		}
 	}) {
@@ -55,10 +55,19 @@ func (s *Supervisor) logRejected(err error) {
 	}
 }
 
+// changeSource says what changed the tasks: the configuration file (a reload,
+// which is an event) or services_dir (which is not: nobody reloaded anything).
+type changeSource bool
+
+const (
+	fromFile        changeSource = true
+	fromServicesDir changeSource = false
+)
+
 // apply moves the running tree to cfg: removed tasks stop with their subtrees,
 // changed ones restart with theirs, new ones start when their parents are ready,
 // and unchanged ones are not touched.
-func (s *Supervisor) apply(cfg *config.Config) error {
+func (s *Supervisor) apply(cfg *config.Config, source changeSource) error {
 	if s.shutdown != nil || s.maint != nil {
 		return fmt.Errorf("%w: cannot reload during shutdown or maintenance", ErrConflict)
 	}
@@ -102,12 +111,19 @@ func (s *Supervisor) apply(cfg *config.Config) error {
 	s.cfg, s.order = cfg, order
 	s.markServices(cfg)
 	s.watchLoad()
+	log := s.log.WithField("added", added).WithField("changed", changed).WithField("removed", removed)
+	if source == fromServicesDir {
+		if len(added)+len(changed)+len(removed) > 0 {
+			log.Info("services_dir applied")
+		}
+		return nil
+	}
 	s.log.SetLevel(cfg.Procmon.LogLevel)
 	if s.reloaded != nil { // before the event, which the new [[notify]] channels should see
 		s.reloaded(s.fileCfg)
 	}
 	s.emit(Event{Type: EvReload, Tasks: sortedUnion(added, changed, removed)})
-	s.log.WithField("added", added).WithField("changed", changed).WithField("removed", removed).Info("reload applied")
+	log.Info("reload applied")
 	return nil
 }
 

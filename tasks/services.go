@@ -28,7 +28,7 @@ func (s *Supervisor) setServices(list []services.Service) error {
 	if s.shutdown != nil || s.maint != nil {
 		return nil
 	}
-	if err := s.apply(s.withServices(s.fileCfg)); err != nil {
+	if err := s.apply(s.withServices(s.fileCfg), fromServicesDir); err != nil {
 		return err
 	}
 	for _, svc := range list {

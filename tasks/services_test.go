@@ -62,4 +62,7 @@ func TestServicesDirectory(t *testing.T) {
 	})
 	assert.Equal(t, fromFile, h.pid("fromfile", 0), "the configuration's own tasks are not touched")
 	assert.Equal(t, 0, h.rec.count(is(EvTaskStarted, "notes.txt")))
+	assert.Zero(t, h.rec.count(is(EvReload, "")), "nobody reloaded the configuration")
+	assert.Contains(t, h.log.String(), "services_dir applied")
+	assert.NotContains(t, h.log.String(), "reload applied")
 }
