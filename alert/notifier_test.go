@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/journal"
 	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
@@ -376,4 +377,62 @@ func expired() context.Context {
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now())
 	cancel()
 	return ctx
+}
+
+// An alert is the journal's line for the same event, plus the host: procmon's
+// own events carry no instance there, so none here either.
+func TestAlertsCarryTheEventAsTheJournalHasIt(t *testing.T) {
+	var mu sync.Mutex
+	bodies := map[string]map[string]any{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var got map[string]any
+		assert.NoError(t, json.NewDecoder(r.Body).Decode(&got))
+		mu.Lock()
+		defer mu.Unlock()
+		bodies[got["type"].(string)] = got
+	}))
+	defer srv.Close()
+	code, failed := 0, 4
+	events := []tasks.Event{
+		{Type: tasks.EvProcmonStarted},
+		{Type: tasks.EvReload},
+		{Type: tasks.EvMaintenanceFinished, ExitCode: &failed, Delay: "1.205s"},
+		{Type: tasks.EvTaskExited, Task: "web", Instance: 0, Pid: 4242, ExitCode: &code},
+	}
+	var types []string
+	for i := range events {
+		events[i].Time = time.Now()
+		types = append(types, events[i].Type)
+	}
+	n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: types, URL: srv.URL})
+	path := filepath.Join(t.TempDir(), "journal")
+	log, _ := quietLog()
+	j, err := journal.Open(path, log)
+	require.NoError(t, err)
+	for _, ev := range events {
+		n.Observe(ev)
+		j.Observe(ev)
+	}
+	require.NoError(t, j.Close())
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(bodies) == len(events) },
+		wait, time.Millisecond, "%v", hook.AllEntries())
+
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Len(t, lines, len(events))
+	mu.Lock()
+	defer mu.Unlock()
+	for _, line := range lines {
+		var want map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &want))
+		got := bodies[want["type"].(string)]
+		if hostname != "" {
+			assert.Equal(t, hostname, got["host"])
+		}
+		delete(got, "host")
+		assert.Equal(t, want, got, "the %s alert and journal line differ", want["type"])
+	}
+	assert.NotContains(t, bodies[tasks.EvMaintenanceFinished], "instance", "procmon's own events have no instance")
+	assert.EqualValues(t, 0, bodies[tasks.EvTaskExited]["instance"], "instance 0 of a task is kept")
 }

@@ -14,7 +14,18 @@ import (
 // the host, since one alert address usually serves many containers.
 type message struct {
 	tasks.Event
-	Host string `json:"host,omitempty"`
+	// Instance shadows the event's, as in the journal: procmon's own events
+	// belong to no instance, and a consumer routing on it must not see one.
+	Instance *int   `json:"instance,omitempty"`
+	Host     string `json:"host,omitempty"`
+}
+
+func newMessage(ev tasks.Event) message {
+	m := message{Event: ev, Host: hostname}
+	if ev.Task != "" {
+		m.Instance = &ev.Instance
+	}
+	return m
 }
 
 // payload is one event, encoded once for all the channels that send it.
@@ -30,7 +41,7 @@ var hostname = func() string {
 
 func newPayload(ev tasks.Event) *payload {
 	p := &payload{ev: ev}
-	p.json, _ = json.Marshal(message{Event: ev, Host: hostname}) // plain fields: cannot fail
+	p.json, _ = json.Marshal(newMessage(ev)) // plain fields: cannot fail
 	return p
 }
 

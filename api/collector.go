@@ -18,16 +18,32 @@ func (c *taskCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- readyDesc
 }
 
+// Collect gives every task its series, a task scaled to zero included: a series
+// that vanished would go stale in Prometheus instead of reading 0, and alerts on
+// it would never fire while /readyz says the task is not ready.
 func (c *taskCollector) Collect(ch chan<- prometheus.Metric) {
-	type counts struct{ up, ready int }
-	var order []string
-	byTask := map[string]*counts{}
+	names, byTask := c.count()
+	for _, name := range names {
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, float64(byTask[name].up), name)
+		ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, float64(byTask[name].ready), name)
+	}
+}
+
+type taskCounts struct{ up, ready int }
+
+// count tallies the instances of every task, in start order.
+func (c *taskCollector) count() ([]string, map[string]*taskCounts) {
+	names := c.engine.TaskNames()
+	byTask := map[string]*taskCounts{}
+	for _, name := range names {
+		byTask[name] = &taskCounts{}
+	}
 	for _, st := range c.engine.Status() {
 		n := byTask[st.Name]
-		if n == nil {
-			n = &counts{}
+		if n == nil { // added by a reload between the two questions
+			n = &taskCounts{}
 			byTask[st.Name] = n
-			order = append(order, st.Name)
+			names = append(names, st.Name)
 		}
 		if st.Pid != 0 {
 			n.up++
@@ -36,8 +52,5 @@ func (c *taskCollector) Collect(ch chan<- prometheus.Metric) {
 			n.ready++
 		}
 	}
-	for _, name := range order {
-		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, float64(byTask[name].up), name)
-		ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, float64(byTask[name].ready), name)
-	}
+	return names, byTask
 }

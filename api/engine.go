@@ -11,6 +11,7 @@ import (
 // supervisor goroutine, so a handler can only wait on the engine, never block it.
 type Engine interface {
 	Status() []tasks.InstanceStatus
+	TaskNames() []string
 	TaskStatus(name string) ([]tasks.InstanceStatus, error)
 	Start(name string) error
 	Stop(name string) error

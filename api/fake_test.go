@@ -70,6 +70,8 @@ func (f *fakeEngine) Status() []tasks.InstanceStatus {
 	}
 }
 
+func (f *fakeEngine) TaskNames() []string { return []string{"web", "idle", "empty"} }
+
 func (f *fakeEngine) TaskStatus(name string) ([]tasks.InstanceStatus, error) {
 	if err := f.check(name); err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ func NewMetrics() *Metrics {
 			Name: "procmon_task_exits_total", Help: "Exits of the task's processes, by exit code (128+N for signal N).",
 		}, []string{"task", "code"}),
 		monitorFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "procmon_monitor_failures_total", Help: "Failed readiness, liveness and wait_for checks (monitor \"timeout\": ready_timeout ran out).",
+			Name: "procmon_monitor_failures_total", Help: "Failed liveness checks, and ready_timeouts or wait_fors that ran out (monitor: the first still to pass).",
 		}, []string{"task", "monitor"}),
 		orphans: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "procmon_orphans_reaped_total", Help: "Orphaned processes reaped by procmon as init or subreaper.",
@@ -66,11 +66,7 @@ func (m *Metrics) Observe(ev tasks.Event) {
 	case tasks.EvTaskExited:
 		m.exits.WithLabelValues(ev.Task, code(ev.ExitCode)).Inc()
 	case tasks.EvMonitorFailed:
-		monitor := ev.Monitor
-		if monitor == "" {
-			monitor = "timeout"
-		}
-		m.monitorFailures.WithLabelValues(ev.Task, monitor).Inc()
+		m.monitorFailures.WithLabelValues(ev.Task, ev.Monitor).Inc()
 	case tasks.EvOrphanReaped:
 		m.orphans.Inc()
 	case tasks.EvMaintenanceStarted:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -92,12 +93,25 @@ func reply(w http.ResponseWriter, err error) {
 }
 
 func (h *handler) scale(w http.ResponseWriter, r *http.Request) {
-	n, err := strconv.Atoi(r.URL.Query().Get("instances"))
-	if err != nil || n < 0 {
-		writeError(w, badRequestf("instances must be a whole number, 0 or more (got %q)", r.URL.Query().Get("instances")))
+	n, err := instancesQuery(r.URL.Query().Get("instances"))
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	reply(w, h.engine.Scale(r.PathValue("name"), n))
+}
+
+// instancesQuery holds a scale to the bound of the instances key, so that a
+// request cannot do what the configuration file may not.
+func instancesQuery(s string) (int, error) {
+	n, err := strconv.Atoi(s) // out of range, n is clamped to the side it overflowed
+	switch {
+	case (err != nil && !errors.Is(err, strconv.ErrRange)) || n < 0:
+		return 0, badRequestf("instances must be a whole number, 0 or more (got %q)", s)
+	case n > config.MaxInstances:
+		return 0, badRequestf("instances must be %d or less, as in the configuration file (got %s)", config.MaxInstances, s)
+	}
+	return n, nil
 }
 
 func (h *handler) signal(w http.ResponseWriter, r *http.Request) {

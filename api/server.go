@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -117,27 +118,46 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 // requireToken guards everything but the probes, which orchestrators call without
-// credentials. The comparison takes the same time whatever the token.
+// credentials.
 func requireToken(token string, next http.Handler) http.Handler {
 	if token == "" {
 		return next
 	}
-	want := []byte("Bearer " + token)
+	want := sha256.Sum256([]byte(token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		if msg := checkBearer(r.Header.Get("Authorization"), want); msg != "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="procmon"`)
-			msg := "missing bearer token"
-			if strings.TrimSpace(string(got)) != "" {
-				msg = "wrong bearer token"
-			}
 			writeJSON(w, http.StatusUnauthorized, errorBody{Error: msg})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkBearer says what is wrong with an Authorization header, or "" when it
+// carries the token. The scheme is case-insensitive (RFC 7235), and clients or
+// proxies do send "bearer". The tokens are compared as digests in constant
+// time, so that neither the content nor the length of the token leaks.
+func checkBearer(header string, want [sha256.Size]byte) string {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "missing bearer token"
+	}
+	scheme, cred, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return `wrong authorization scheme: use "Authorization: Bearer TOKEN"`
+	}
+	cred = strings.TrimSpace(cred)
+	if cred == "" {
+		return `no token after "Bearer"`
+	}
+	got := sha256.Sum256([]byte(cred))
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return "wrong bearer token"
+	}
+	return ""
 }

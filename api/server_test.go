@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -80,6 +81,31 @@ func TestStatusOfAllTasksAndOfOne(t *testing.T) {
 	code, body = call(t, hc, "GET", "http://x/v1/tasks/nosuch")
 	assert.Equal(t, 404, code)
 	assert.Equal(t, `unknown task "nosuch"`, errorOf(t, body))
+}
+
+// SPEC 4 fixes the keys: a client reads them as a schema, so one with no value
+// is null, never left out.
+func TestStatusHasEverySpecKeyNullWhenItHasNoValue(t *testing.T) {
+	_, hc := startFake(t)
+	code, body := call(t, hc, "GET", "http://x/v1/tasks")
+	require.Equal(t, 200, code, body)
+	var all []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &all))
+	require.Len(t, all, 3)
+	spec := []string{"name", "instance", "state", "pid", "ready", "restarts", "exit_code", "started_at", "parents"}
+	for _, st := range all {
+		for _, key := range spec {
+			assert.Contains(t, st, key, "%s", body)
+		}
+	}
+	idle := all[2]
+	assert.Nil(t, idle["pid"], "no process: null, not 0")
+	assert.Nil(t, idle["started_at"])
+	assert.EqualValues(t, 1, idle["exit_code"])
+	web := all[0]
+	assert.EqualValues(t, 100, web["pid"])
+	assert.NotNil(t, web["started_at"])
+	assert.Nil(t, web["exit_code"])
 }
 
 func TestActionsMapEngineErrorsToStatuses(t *testing.T) {
@@ -199,7 +225,7 @@ func TestMetricsNamesAndValues(t *testing.T) {
 		{Type: tasks.EvTaskExited, Task: "web", ExitCode: &one},
 		{Type: tasks.EvTaskBackoff, Task: "web"},
 		{Type: tasks.EvMonitorFailed, Task: "web", Monitor: "http"},
-		{Type: tasks.EvMonitorFailed, Task: "web"},
+		{Type: tasks.EvMonitorFailed, Task: "web", Monitor: "http"},
 		{Type: tasks.EvOrphanReaped},
 		{Type: tasks.EvMaintenanceStarted, Time: time.Now().Add(-3 * time.Second)},
 		{Type: tasks.EvMaintenanceFinished, Time: time.Now(), ExitCode: &zero},
@@ -214,10 +240,11 @@ func TestMetricsNamesAndValues(t *testing.T) {
 		`procmon_task_up{task="web"} 2`,
 		`procmon_task_up{task="idle"} 0`,
 		`procmon_task_ready{task="web"} 2`,
+		`procmon_task_up{task="empty"} 0`,
+		`procmon_task_ready{task="empty"} 0`,
 		`procmon_task_restarts_total{task="web"} 1`,
 		`procmon_task_exits_total{code="1",task="web"} 1`,
-		`procmon_monitor_failures_total{monitor="http",task="web"} 1`,
-		`procmon_monitor_failures_total{monitor="timeout",task="web"} 1`,
+		`procmon_monitor_failures_total{monitor="http",task="web"} 2`,
 		`procmon_orphans_reaped_total 1`,
 		`procmon_maintenance_runs_total{result="success"} 1`,
 		`procmon_maintenance_duration_seconds_bucket{le="1"} 0`,
@@ -228,4 +255,54 @@ func TestMetricsNamesAndValues(t *testing.T) {
 		assert.True(t, strings.Contains(body, want), "/metrics lacks %q", want)
 	}
 	assert.True(t, strings.HasPrefix(body, "# HELP"), body[:min(len(body), 200)])
+}
+
+func TestScaleIsBoundLikeTheInstancesKey(t *testing.T) {
+	eng, hc := startFake(t)
+	tooMany := `instances must be 1024 or less, as in the configuration file (got %s)`
+	for _, c := range []struct {
+		instances string
+		status    int
+		err       string
+	}{
+		{"1024", 200, ""},
+		{"1025", 400, fmt.Sprintf(tooMany, "1025")},
+		{"1000000", 400, fmt.Sprintf(tooMany, "1000000")},
+		{"99999999999999999999", 400, fmt.Sprintf(tooMany, "99999999999999999999")},
+		{"-99999999999999999999", 400, `instances must be a whole number, 0 or more (got "-99999999999999999999")`},
+	} {
+		code, body := call(t, hc, "POST", "http://x/v1/tasks/web/scale?instances="+c.instances)
+		assert.Equal(t, c.status, code, "%s: %s", c.instances, body)
+		if c.err != "" {
+			assert.Equal(t, c.err, errorOf(t, body), c.instances)
+		}
+	}
+	assert.Equal(t, []string{fmt.Sprintf("scale %d web", config.MaxInstances)}, eng.Calls(), "no refused scale reached the engine")
+}
+
+func TestTokenSchemeIsCaseInsensitiveAndErrorsSayWhatIsWrong(t *testing.T) {
+	eng := newFakeEngine()
+	s := serve(t, Options{Engine: eng, HTTP: "127.0.0.1:0", Token: "s3cret"})
+	url := "http://" + s.TCPAddr().String() + "/v1/tasks"
+	for _, c := range []struct {
+		header string
+		status int
+		err    string
+	}{
+		{"Bearer s3cret", 200, ""},
+		{"bearer s3cret", 200, ""},
+		{"BEARER s3cret", 200, ""},
+		{"Bearer   s3cret", 200, ""}, // RFC 7235: one or more spaces
+		{"bearer s3cre", 401, "wrong bearer token"},
+		{"Bearer s3cretX", 401, "wrong bearer token"},
+		{"Bearer", 401, `no token after "Bearer"`},
+		{"Basic czNjcmV0", 401, `wrong authorization scheme: use "Authorization: Bearer TOKEN"`},
+		{"s3cret", 401, `wrong authorization scheme: use "Authorization: Bearer TOKEN"`},
+	} {
+		code, body := call(t, &http.Client{}, "GET", url, "Authorization", c.header)
+		assert.Equal(t, c.status, code, "%q: %s", c.header, body)
+		if c.err != "" {
+			assert.Equal(t, c.err, errorOf(t, body), c.header)
+		}
+	}
 }

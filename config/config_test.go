@@ -211,7 +211,8 @@ func TestValueForms(t *testing.T) {
 		`[tasks.a]`, `command = "a"`, `stop_signal = "hup"`, `umask = "022"`, `log_max_size = 2048`,
 		`[tasks.b]`, `command = "b"`, `stop_signal = "10"`, `umask = "0"`, `log_max_size = "1 MiB"`,
 		`[tasks.c]`, `command = "c"`, `stop_signal = "SIGUSR2"`, `log_max_size = "3kb"`, `instances = 0`,
-		`stderr = "stdout"`))
+		`stderr = "stdout"`,
+		`[tasks.d]`, `command = "d"`, `instances = 1024`))
 	assert.Equal(t, syscall.SIGHUP, cfg.Tasks["a"].StopSignal)
 	assert.Equal(t, 0o022, cfg.Tasks["a"].Umask)
 	assert.Equal(t, int64(2048), cfg.Tasks["a"].LogMaxSize)
@@ -221,6 +222,7 @@ func TestValueForms(t *testing.T) {
 	assert.Equal(t, syscall.SIGUSR2, cfg.Tasks["c"].StopSignal)
 	assert.Equal(t, int64(3000), cfg.Tasks["c"].LogMaxSize)
 	assert.Equal(t, 0, cfg.Tasks["c"].Instances, "scaled to zero is allowed")
+	assert.Equal(t, MaxInstances, cfg.Tasks["d"].Instances, "the bound itself is allowed")
 	assert.Equal(t, "stdout", cfg.Tasks["c"].Stderr)
 }
 

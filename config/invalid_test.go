@@ -115,6 +115,8 @@ var invalidCases = []struct {
 		`t.toml:3: tasks.web.autostart: must be true or false, not a string`},
 	{"negative instances", tomlLines(`[tasks.web]`, `command = "w"`, `instances = -1`),
 		`t.toml:3: tasks.web.instances: must be 0 or more, not -1`},
+	{"too many instances", tomlLines(`[tasks.web]`, `command = "w"`, `instances = 1025`),
+		`t.toml:3: tasks.web.instances: must be 1024 or less, not 1025`},
 	{"start_retries below -1", tomlLines(`[tasks.web]`, `command = "w"`, `start_retries = -2`),
 		`t.toml:3: tasks.web.start_retries: must be -1 or more, not -2`},
 	{"bad exit code", tomlLines(`[tasks.web]`, `command = "w"`, `exit_codes = [0, 256]`),

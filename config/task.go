@@ -28,7 +28,7 @@ func (l *loader) buildTask(name string, r *rawTask, g *Global) *Task {
 	}
 	l.taskParents(k, r, &t)
 	l.boolean(sub(k, "autostart"), r.Autostart, &t.Autostart)
-	l.integer(sub(k, "instances"), r.Instances, 0, &t.Instances)
+	l.integerUpTo(sub(k, "instances"), r.Instances, 0, MaxInstances, &t.Instances)
 	if l.str(sub(k, "restart"), r.Restart, &s) &&
 		l.oneOf(sub(k, "restart"), s, string(RestartAlways), string(RestartOnFailure), string(RestartNever)) {
 		t.Restart = RestartPolicy(s)

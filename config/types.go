@@ -69,6 +69,10 @@ const (
 	OutputStdout  = "stdout" // stderr only: share the stdout destination
 )
 
+// MaxInstances bounds a task's instances, in the file and in a scale request
+// alike: a typo such as 1000000 would otherwise fork until the machine chokes.
+const MaxInstances = 1024
+
 // Task is one validated [tasks.NAME] table.
 type Task struct {
 	Name            string

@@ -202,6 +202,17 @@ func (l *loader) integer(key toml.Key, r value, lo int, dst *int) {
 	*dst = int(n)
 }
 
+// integerUpTo is integer with an upper bound too.
+func (l *loader) integerUpTo(key toml.Key, r value, lo, hi int, dst *int) {
+	n := *dst
+	l.integer(key, r, lo, &n)
+	if n > hi {
+		l.errorf(key, "must be %d or less, not %d", hi, n)
+		return
+	}
+	*dst = n
+}
+
 func (l *loader) float(key toml.Key, r value, dst *float64) {
 	if !r.set {
 		return

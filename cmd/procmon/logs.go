@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/procmon/procmon/api"
 )
@@ -14,7 +15,7 @@ func runLogs(ctx context.Context, s *session, args []string) error {
 	if err != nil {
 		return err
 	}
-	prefix, err := linePrefix(ctx, s.client, name)
+	p, err := newPrefixer(ctx, s.client, name, follow)
 	if err != nil {
 		return err
 	}
@@ -23,7 +24,7 @@ func runLogs(ctx context.Context, s *session, args []string) error {
 			fmt.Fprintf(s.out, "... %d lines dropped: logs -f fell behind\n", l.Dropped)
 			return
 		}
-		fmt.Fprintln(s.out, prefix(l)+l.Text)
+		fmt.Fprintln(s.out, p.prefix(l)+l.Text)
 	}
 	if follow {
 		return s.client.Follow(ctx, name, n, show)
@@ -69,16 +70,70 @@ func logsArgs(args []string) (follow bool, n int, name string, err error) {
 	return follow, n, name, nil
 }
 
-// linePrefix tells the lines of a task with several instances apart by the
-// prefix procmon's own output gives them (LABEL |); it also rejects an unknown
-// task before any streaming starts.
-func linePrefix(ctx context.Context, c *api.Client, name string) (func(api.Line) string, error) {
-	instances, err := c.Status(ctx, name)
+// recheckEvery bounds how long a follower goes on prefixing the lines of the
+// one instance left after a scale down: no line says an instance has gone.
+const recheckEvery = 500 * time.Millisecond
+
+// prefixer tells the lines of a task with several instances apart by the
+// prefix procmon's own output gives them (LABEL |). During a follow, a scale
+// changes the number of instances, so it asks the server again at once when a
+// line comes from an instance it has not seen, and now and then otherwise.
+type prefixer struct {
+	ctx       context.Context
+	client    *api.Client
+	name      string
+	follow    bool
+	instances int
+	// seen holds the labels the server listed (true) and those of lines from
+	// instances it did not list (false, such as one scaled away that still
+	// writes as it stops), so that those do not cost a request a line.
+	seen    map[string]bool
+	checked time.Time
+}
+
+// newPrefixer also rejects an unknown task before any streaming starts.
+func newPrefixer(ctx context.Context, c *api.Client, name string, follow bool) (*prefixer, error) {
+	p := &prefixer{ctx: ctx, client: c, name: name, follow: follow, seen: map[string]bool{}}
+	return p, p.recheck()
+}
+
+func (p *prefixer) recheck() error {
+	p.checked = time.Now()
+	instances, err := p.client.Status(p.ctx, p.name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if len(instances) <= 1 {
-		return func(api.Line) string { return "" }, nil
+	p.instances = len(instances)
+	p.seen = map[string]bool{}
+	for _, st := range instances {
+		p.seen[st.Label] = true
 	}
-	return func(l api.Line) string { return l.Label + " | " }, nil
+	return nil
+}
+
+func (p *prefixer) prefix(l api.Line) string {
+	if _, seen := p.seen[l.Label]; p.follow && (!seen || time.Since(p.checked) >= recheckEvery) {
+		p.learn(l.Label)
+	}
+	if p.instances > 1 {
+		return l.Label + " | "
+	}
+	return ""
+}
+
+// learn asks the server about the instances again, for a line of label.
+func (p *prefixer) learn(label string) {
+	_, seen := p.seen[label]
+	if err := p.recheck(); err != nil {
+		// The stream ends by itself if the server went away; until then the
+		// line's own instance is surely there.
+		if !seen {
+			p.seen[label] = true
+			p.instances++
+		}
+		return
+	}
+	if _, listed := p.seen[label]; !listed {
+		p.seen[label] = false
+	}
 }
