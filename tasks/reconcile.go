@@ -15,10 +15,11 @@ import "slices"
 // again: a task that is ready as soon as it runs lets its children start.
 func (s *Supervisor) reconcile() {
 	for {
+		s.pass++
 		for _, t := range s.order {
 			t.settleJoining()
 			parentsReady := s.parentsReady(t)
-			busyBelow := t.childrenActive()
+			busyBelow := t.busyBelow(s.pass)
 			for _, i := range t.instances {
 				s.reconcileInstance(i, parentsReady, busyBelow)
 			}
@@ -150,11 +151,20 @@ func (t *task) active() bool {
 	return false
 }
 
-func (t *task) childrenActive() bool {
+// busyBelow tells whether a task below t, at any depth, has a process: a child
+// that ended by itself may still hide a grandchild that is stopping. It is worked
+// out once per reconcile pass (no process starts or goes within one), so that a
+// pass costs one look at each task, however deep the tree.
+func (t *task) busyBelow(pass int) bool {
+	if t.below.pass == pass {
+		return t.below.busy
+	}
+	t.below.pass, t.below.busy = pass, false
 	for _, c := range t.children {
-		if c.active() {
-			return true
+		if c.active() || c.busyBelow(pass) {
+			t.below.busy = true
+			break
 		}
 	}
-	return false
+	return t.below.busy
 }

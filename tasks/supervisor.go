@@ -75,6 +75,7 @@ type Supervisor struct {
 	tasks  map[string]*task
 	order  []*task     // topological, parents first
 	spawns []*instance // decided by the reconcile pass under way, launched at its end
+	pass   int         // counts reconcile passes, for what a pass works out once
 
 	events chan any
 	done   chan struct{}
@@ -105,6 +106,10 @@ type task struct {
 	parents   []*task
 	children  []*task
 	followers map[*output.Follower][]func() // `logs -f` readers, and how to let each go
+	below     struct {
+		pass int  // the reconcile pass that worked busy out
+		busy bool // a task below has a process
+	}
 }
 
 // New builds a supervisor for opts.Config. Nothing starts before Run.

@@ -64,6 +64,34 @@ func TestParentDeathRestartsItsSubtreeOnly(t *testing.T) {
 	assert.Equal(t, 0, h.stop())
 }
 
+// A child that ends by itself while its own child is still stopping does not
+// open the way for the parent's new process: nothing below may be left.
+func TestParentWaitsForAStoppingGrandchildBehindAnEndedChild(t *testing.T) {
+	h := start(t, `
+[tasks.parent]
+command = ["sleep", "1000"]
+restart_delay = "0s"
+
+[tasks.child]
+command = ["sleep", "1000"]
+parent = "parent"
+
+[tasks.grandchild]
+command = ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"]
+parent = "child"
+stop_timeout = "1s"
+`)
+	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
+	parent, child := h.pid("parent", 0), h.pid("child", 0)
+	require.NoError(t, unix.Kill(parent, unix.SIGKILL))
+	h.waitState("grandchild", 0, Stopping)
+	require.NoError(t, unix.Kill(child, unix.SIGKILL)) // the child ends by itself
+	killed := h.rec.waitFor(t, is(EvTaskExited, "grandchild"))
+	assert.Equal(t, "SIGKILL", killed.Signal, "the grandchild ran out its stop_timeout")
+	restarted := h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "parent"))[1]
+	assert.True(t, restarted.Time.After(killed.Time), "the parent's new process started only once the grandchild was gone")
+}
+
 func TestShutdownStopsLeavesFirst(t *testing.T) {
 	h := start(t, tree)
 	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
