@@ -12,6 +12,9 @@ import (
 // (SPEC 3.3). The run may still be draining; no new spawn happens before it is gone.
 func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 	t := i.task.cfg
+	if t.Type == config.Service && r.becameRdy && e.Time.Sub(r.started) >= t.StartTime {
+		i.failedStarts = 0 // it outlived start_time: whatever ended it, no streak of failed starts goes on
+	}
 	if r.cause == causeTree {
 		if i.enabled && !s.holding() {
 			s.setState(i, Pending)
@@ -42,7 +45,6 @@ func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 		s.failedStart(i, exitReason(r, e))
 		return
 	}
-	i.failedStarts = 0
 	s.enterBackoff(i)
 }
 

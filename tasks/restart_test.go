@@ -33,6 +33,26 @@ start_retries = 3
 	assert.Equal(t, 3, *h.rec.waitFor(t, is(EvTaskExited, "crash")).ExitCode)
 }
 
+// A run that outlived start_time ends a streak of failed starts, even when
+// procmon stopped it (a restart, its parent's): the next failure is the first.
+func TestAHealthyRunStoppedByProcmonEndsTheFailedStreak(t *testing.T) {
+	runs := filepath.Join(t.TempDir(), "runs")
+	h := start(t, fmt.Sprintf(`
+[tasks.flaky]
+command = ["sh", "-c", "echo >> %[1]s; [ $(wc -l < %[1]s) -eq 3 ] && exec sleep 1000; exit 1"]
+restart_delay = "10ms"
+restart_delay_max = "10ms"
+start_time = "200ms"
+start_retries = 2
+`, runs))
+	healthy := h.rec.waitN(t, 3, 10*time.Second, is(EvTaskStarted, "flaky"))[2]
+	require.Eventually(t, func() bool { return time.Since(healthy.Time) > 300*time.Millisecond }, 10*time.Second, time.Millisecond)
+	require.NoError(t, h.sup.Restart("flaky"))
+	fatal := h.rec.waitFor(t, is(EvTaskFatal, "flaky"))
+	assert.Equal(t, "3 failed start(s), last: exit code 1", fatal.Error, "runs 4, 5 and 6 failed: a new streak")
+	assert.Equal(t, 6, h.rec.count(is(EvTaskStarted, "flaky")))
+}
+
 // TestRestartPolicies runs each case with an exit after start_time and before
 // it: the policy decides first, so a quick exit the policy does not run again is
 // "exited" too, not a failed start (SPEC 3.1).
