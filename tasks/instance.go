@@ -92,11 +92,13 @@ type run struct {
 	cause     stopCause // why procmon wants it down; causeNone while it does not
 	signaled  bool      // the stop signal was sent to the group
 	paused    bool      // SIGSTOPped by load
-	killed    bool      // SIGKILL was sent to the group
-	exit      *signals.Exit
-	timers    []interface{ Stop() bool }
-	killTimer interface{ Stop() bool }
-	recheck   time.Duration
+	// pausedFrom is the state the pause interrupted, and the one it resumes to.
+	pausedFrom State
+	killed     bool // SIGKILL was sent to the group
+	exit       *signals.Exit
+	timers     []interface{ Stop() bool }
+	killTimer  interface{ Stop() bool }
+	recheck    time.Duration
 	// recheckTimer is the pending look at a draining group, if any.
 	recheckTimer interface{ Stop() bool }
 	monitors     context.CancelFunc

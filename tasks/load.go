@@ -126,8 +126,8 @@ func (s *Supervisor) sampleLoad(stop <-chan struct{}) {
 	}
 }
 
-// onLoad pauses ready tasks while the load is above their load_high and resumes
-// them below load_low (load_high when load_low is 0).
+// onLoad pauses ready tasks, and oneshots as they run, while the load is above
+// their load_high, and resumes them below load_low (load_high when load_low is 0).
 func (s *Supervisor) onLoad(ev loadEvent) {
 	if ev.err != nil {
 		s.log.WithError(ev.err).Warn("cannot read the load")
@@ -143,7 +143,7 @@ func (s *Supervisor) onLoad(ev loadEvent) {
 		}
 		for _, i := range t.instances {
 			switch {
-			case i.state == Ready && ev.value > high:
+			case i.pausable() && ev.value > high:
 				s.pause(i, ev.value)
 			case i.state == Paused && ev.value < low:
 				s.resume(i, ev.value)
@@ -152,12 +152,23 @@ func (s *Supervisor) onLoad(ev loadEvent) {
 	}
 }
 
+// pausable: a ready service, or a oneshot at work, which is what pausing under
+// load is most often for (a backup, a report). A service still becoming ready
+// is not: its readiness checks would fail on a stopped process.
+func (i *instance) pausable() bool {
+	if i.state == Ready {
+		return true
+	}
+	return i.task.cfg.Type == config.Oneshot && i.state == Starting && i.live() != nil && !i.live().stopRequested()
+}
+
 // pause stops the process group (SIGSTOP) and holds its liveness monitors, which
-// a stopped process would fail. It still counts as ready for the tasks below.
+// a stopped process would fail. A ready task still counts as ready for the tasks
+// below.
 func (s *Supervisor) pause(i *instance, load float64) {
 	r := i.run
 	signals.SignalGroup(r.pid, stopSignal)
-	r.paused = true
+	r.paused, r.pausedFrom = true, i.state
 	r.stopMonitors()
 	s.setState(i, Paused)
 	s.log.WithFields(i.event("").fields()).WithField("load", load).Info("task paused by load")
@@ -167,7 +178,9 @@ func (s *Supervisor) resume(i *instance, load float64) {
 	r := i.run
 	signals.SignalGroup(r.pid, contSignal)
 	r.paused = false
-	s.setState(i, Ready)
-	s.startLiveness(r)
+	s.setState(i, r.pausedFrom)
+	if r.pausedFrom == Ready {
+		s.startLiveness(r)
+	}
 	s.log.WithFields(i.event("").fields()).WithField("load", load).Info("task resumed")
 }

@@ -81,6 +81,39 @@ command = ["sleep", "1000"]
 	assert.Equal(t, "SIGTERM", exited.Signal)
 }
 
+// A oneshot at work is paused too (a batch job is what pausing is most for),
+// and while paused it has not completed: the tasks below it still wait.
+func TestLoadPausesARunningOneshot(t *testing.T) {
+	var load atomic.Value
+	load.Store(0.5)
+	gate := filepath.Join(t.TempDir(), "gate")
+	h := startConfig(t, loadConfig(t, `
+[tasks.backup]
+type = "oneshot"
+command = ["sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.01; done", "`+gate+`"]
+load_high = 4
+
+[tasks.after]
+parent = "backup"
+command = ["sleep", "1000"]
+`), func(o *Options) {
+		o.Load = func() (float64, error) { return load.Load().(float64), nil }
+		o.LoadInterval = 5 * time.Millisecond
+	})
+	pid := h.pid("backup", 0)
+	load.Store(6.0)
+	h.waitState("backup", 0, Paused)
+	require.Eventually(t, func() bool { return processState(pid) == "T" }, 10*time.Second, time.Millisecond)
+	assert.False(t, h.instance("backup", 0).Ready, "a paused oneshot has not completed")
+	require.NoError(t, os.WriteFile(gate, nil, 0o644))
+	load.Store(1.0)
+	h.rec.waitFor(t, is(EvTaskReady, "after"))
+	events, _ := h.rec.snapshot()
+	assert.Less(t, indexOf(t, events, EvTaskExited, "backup", pid), indexOf(t, events, EvTaskStarted, "after", 0),
+		"the task below waited for the oneshot to complete")
+	assert.Equal(t, 0, *h.rec.waitFor(t, is(EvTaskExited, "backup")).ExitCode)
+}
+
 func TestNoLoadSamplingWithoutLoadTasks(t *testing.T) {
 	var reads atomic.Int32
 	h := startConfig(t, loadConfig(t, "[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n"), func(o *Options) {

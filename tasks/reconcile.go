@@ -134,7 +134,7 @@ func (t *task) readyCounting(counts func(*instance) bool) bool {
 		if !counts(i) {
 			continue
 		}
-		if !i.state.readyLike() {
+		if !i.readyLike() {
 			return false
 		}
 		n++

@@ -45,6 +45,15 @@ func (s *State) UnmarshalText(text []byte) error {
 // terminal states end an instance's run until someone starts it again.
 func (s State) terminal() bool { return s == Completed || s == Exited || s == Fatal }
 
-// readyLike states satisfy children waiting on their parent. A task paused by
-// load keeps its place in the tree: its children are not torn down.
-func (s State) readyLike() bool { return s == Ready || s == Completed || s == Paused }
+// readyLike tells whether the instance satisfies children waiting on it. One
+// paused by load keeps its place in the tree (its children are not torn down),
+// but a oneshot paused while it runs has not completed.
+func (i *instance) readyLike() bool {
+	switch i.state {
+	case Ready, Completed:
+		return true
+	case Paused:
+		return i.run != nil && i.run.pausedFrom == Ready
+	}
+	return false
+}

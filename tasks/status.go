@@ -96,7 +96,7 @@ func (i *instance) status() InstanceStatus {
 		Instance: i.index,
 		Label:    i.label,
 		State:    i.state,
-		Ready:    i.state.readyLike(),
+		Ready:    i.readyLike(),
 		Restarts: i.restarts,
 		Parents:  append([]string{}, i.task.cfg.Parents...),
 	}

@@ -24,7 +24,7 @@ func (s *Supervisor) requestStop(r *run, cause stopCause) {
 // leaveReady records, once, that an instance stops counting as ready for the
 // tasks below it, naming those that will have to stop.
 func (s *Supervisor) leaveReady(i *instance) {
-	if i.state != Ready && i.state != Paused || i.removed && i.task.ready() {
+	if i.state == Completed || !i.readyLike() || i.removed && i.task.ready() {
 		return
 	}
 	below := s.activeBelow(i.task)
