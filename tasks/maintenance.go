@@ -81,12 +81,13 @@ func (s *Supervisor) stepMaintenance() {
 	r.timers = append(r.timers, s.after(s.cfg.Maintenance.Timeout, timerEvent{kind: timerMaintenance, run: r}))
 }
 
+// onMaintenanceExit stops what the command left in its process group as a
+// task's strays are (stop signal, SIGKILL after stop_timeout): the cycle ends,
+// and the tasks start again, once the group is gone (runGone).
 func (s *Supervisor) onMaintenanceExit(r *run, e signals.Exit) {
-	// Its timers die with it, the stop's kill timer included, and what the command
-	// left behind does not outlive it.
-	s.runGone(r)
-	signals.SignalGroup(r.pid, killSignal)
-	s.finishMaintenance(e.Code(), "")
+	r.exit = &e
+	r.stopTimers()
+	s.drain(r)
 }
 
 func (s *Supervisor) onMaintenanceTimeout(r *run) {

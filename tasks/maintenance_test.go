@@ -196,3 +196,23 @@ func TestSIGUSR1DuringMaintenanceIsAppliedAfterIt(t *testing.T) {
 	events, _ := h.rec.snapshot()
 	assert.Less(t, indexOf(t, events, EvMaintenanceFinished, "", 0), indexOf(t, events, EvTaskStarted, "added", 0))
 }
+
+// What the maintenance command leaves in its process group is stopped as a
+// task's strays are, gracefully, and the tasks start again once it is gone.
+func TestMaintenanceLeftoversStopBeforeTheTasksReturn(t *testing.T) {
+	termed := filepath.Join(t.TempDir(), "termed")
+	h := start(t, fmt.Sprintf(`
+[tasks.db]
+command = ["sleep", "1000"]
+
+[maintenance]
+command = ["sh", "-c", "(trap 'echo yes > %s; exit 0' TERM; while :; do sleep 0.01; done) & exit 0"]
+`, termed))
+	h.rec.waitFor(t, is(EvTaskReady, "db"))
+	hup(h)
+	h.rec.waitFor(t, is(EvMaintenanceFinished, ""))
+	data, err := os.ReadFile(termed)
+	require.NoError(t, err, "the leftover got the stop signal, and was gone before the cycle ended")
+	assert.Equal(t, "yes\n", string(data))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "db"))
+}

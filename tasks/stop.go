@@ -178,6 +178,10 @@ func (s *Supervisor) runGone(r *run) {
 		r.killTimer.Stop()
 	}
 	i.run = nil
+	if m := s.maint; m != nil && r == m.run {
+		s.finishMaintenance(r.exit.Code(), "")
+		return
+	}
 	if i.removed {
 		s.dropRemoved(i.task)
 		return
