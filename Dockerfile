@@ -11,6 +11,8 @@ FROM debian:bookworm-slim
 COPY --from=build /out/procmon /usr/local/bin/procmon
 COPY sample.toml /etc/procmon/procmon.toml
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/usr/local/bin/procmon", "ready"]
+# Docker reserves exit code 2, which `procmon ready` gives when it cannot reach
+# procmon: any failure is "unhealthy" (1).
+HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/sh", "-c", "/usr/local/bin/procmon ready || exit 1"]
 ENTRYPOINT ["/usr/local/bin/procmon"]
 CMD ["run", "-c", "/etc/procmon/procmon.toml"]

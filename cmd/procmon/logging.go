@@ -12,13 +12,17 @@ import (
 
 // newLogger builds procmon's own logger from [procmon]; logFile is nil when it
 // logs to stderr.
+// logTime has milliseconds: lifecycle events come in bursts, and lines of one
+// second must still be told apart and ordered.
+const logTime = "2006-01-02T15:04:05.000Z07:00"
+
 func newLogger(g config.Global) (*logrus.Logger, *logFile, error) {
 	log := logrus.New()
 	log.SetLevel(g.LogLevel)
 	if g.LogFormat == "json" {
-		log.SetFormatter(&logrus.JSONFormatter{})
+		log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: logTime})
 	} else {
-		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "2006-01-02T15:04:05.000Z07:00"})
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: logTime})
 	}
 	if g.LogFile == "" {
 		return log, nil, nil

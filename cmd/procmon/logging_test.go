@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -12,7 +13,7 @@ import (
 )
 
 // go-redis logs a failed dial on its own; in JSON mode every line of procmon's
-// log must still be JSON, the library's lines included.
+// log must still be JSON, the library's lines included, timed to the millisecond.
 func TestRedisClientLogsGoThroughProcmonsLogger(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -37,6 +38,9 @@ ready = "cache"
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), `"component":"go-redis"`) },
 		20*time.Second, 10*time.Millisecond, "go-redis's dial failure in procmon's log; output:\n%s", out.String())
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		assert.True(t, strings.HasPrefix(line, "{"), "not a JSON log line: %q", line)
+		var entry struct{ Time string }
+		if assert.NoError(t, json.Unmarshal([]byte(line), &entry), "not a JSON log line: %q", line) {
+			assert.Regexp(t, `T\d\d:\d\d:\d\d\.\d{3}`, entry.Time, "milliseconds, as in text logs")
+		}
 	}
 }
