@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ const (
 type execCheck struct {
 	argv  []string
 	env   []string
+	cred  *syscall.Credential
 	dir   string
 	start signals.StartFunc
 }
@@ -47,7 +49,14 @@ func newExec(def *config.Monitor, deps Deps) (checker, error) {
 	if deps.Env != nil {
 		env = deps.Env()
 	}
-	return &execCheck{argv: def.Command, env: env, dir: deps.Dir, start: deps.Start}, nil
+	var cred *syscall.Credential
+	if deps.Credential != nil {
+		var err error
+		if cred, err = deps.Credential(); err != nil {
+			return nil, err
+		}
+	}
+	return &execCheck{argv: def.Command, env: env, cred: cred, dir: deps.Dir, start: deps.Start}, nil
 }
 
 func (e *execCheck) check(ctx context.Context) error {
@@ -57,13 +66,14 @@ func (e *execCheck) check(ctx context.Context) error {
 	}
 	cmd := exec.Command(e.argv[0], e.argv[1:]...)
 	cmd.Env, cmd.Dir = e.env, e.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.cred}
 	cmd.Stdout, cmd.Stderr = w, w
 	exited := make(chan signals.Exit, 1)
 	pgid, err := startGroup(e.start, cmd, func(x signals.Exit) { exited <- x })
 	_ = w.Close() // the children hold their own copies: EOF means they are all gone
 	if err != nil {
 		_ = r.Close()
-		return fmt.Errorf("command %s: %w", e.argv[0], err)
+		return fmt.Errorf("command %s: %w", e.name(), err)
 	}
 	out := capture(r)
 	var x signals.Exit
@@ -83,7 +93,16 @@ func (e *execCheck) check(ctx context.Context) error {
 	if !killed && x.Code() == 0 {
 		return nil
 	}
-	return fmt.Errorf("command %s: %s%s", e.argv[0], x, excerpt(output, 3))
+	return fmt.Errorf("command %s: %s%s", e.name(), x, excerpt(output, 3))
+}
+
+// name is how a failure names the command: its program, or for a string command
+// (run by /bin/sh -c) the string, which is what the user wrote.
+func (e *execCheck) name() string {
+	if len(e.argv) == 3 && e.argv[0] == "/bin/sh" && e.argv[1] == "-c" {
+		return strconv.Quote(e.argv[2])
+	}
+	return e.argv[0]
 }
 
 // output collects the first maxOutput bytes of a pipe and discards the rest, so

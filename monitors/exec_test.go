@@ -47,6 +47,10 @@ func TestExecExitCodes(t *testing.T) {
 
 	err = execCheckOf(t, deps, "/nonexistent/probe").check(ctx)
 	assert.ErrorContains(t, err, "command /nonexistent/probe:")
+
+	// A string command is named by the string the user wrote, not by /bin/sh.
+	err = execCheckOf(t, deps, "/bin/sh", "-c", "exit 4").check(ctx)
+	assert.EqualError(t, err, `command "exit 4": exit code 4`)
 }
 
 func TestExecEnvAndDir(t *testing.T) {

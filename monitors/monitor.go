@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"syscall"
 
 	"github.com/sirupsen/logrus"
 
@@ -49,10 +50,13 @@ type Deps struct {
 	// The task's environment, for exec checks, and where notify monitors create
 	// their datagram socket: asked for only by the monitors that use them, on
 	// the goroutine calling New, as making them costs (a directory, say).
-	Env       func() []string
-	Dir       string // working dir for exec checks
-	SocketDir func() string
-	Log       logrus.FieldLogger // nil = discard
+	Env func() []string
+	// Who exec checks run as: the task's user and group (nil: procmon's own). A
+	// check should have no more rights than the task it looks at.
+	Credential func() (*syscall.Credential, error)
+	Dir        string // working dir for exec checks
+	SocketDir  func() string
+	Log        logrus.FieldLogger // nil = discard
 }
 
 // Reasons the runner gives on its own, for callers that want to tell them apart.

@@ -59,16 +59,12 @@ func (s *Supervisor) command(i *instance, r *run, paths map[string]lookup) (*exe
 		Foreground: s.takeTTY,
 		Ctty:       0,
 	}
-	if t.User != "" || t.Group != "" {
-		cred, home, err := credential(t.User, t.Group)
-		if err != nil {
-			return nil, err
-		}
-		cmd.SysProcAttr.Credential = cred
-		if home != "" {
-			cmd.Env = append(cmd.Env, "HOME="+home, "USER="+t.User, "LOGNAME="+t.User)
-		}
+	cred, userEnv, err := identity(t)
+	if err != nil {
+		return nil, err
 	}
+	cmd.SysProcAttr.Credential = cred
+	cmd.Env = append(cmd.Env, userEnv...)
 	// Last: from here on, the monitors and pipes made must be closed by the caller.
 	stdout, stderr, ends, err := i.output.streams(s.hub)
 	if err != nil {
@@ -121,6 +117,20 @@ func taskEnv(base []string, t *config.Task, index int, extra []string) []string 
 		env = append(env, k+"="+t.Env[k])
 	}
 	return append(env, extra...)
+}
+
+// identity is who a task's processes run as, its exec checks included: their
+// credential and the variables naming the user; nil and none when the task names
+// nobody (procmon's own).
+func identity(t *config.Task) (*syscall.Credential, []string, error) {
+	if t.User == "" && t.Group == "" {
+		return nil, nil, nil
+	}
+	cred, home, err := credential(t.User, t.Group)
+	if err != nil || home == "" {
+		return cred, nil, err
+	}
+	return cred, []string{"HOME=" + home, "USER=" + t.User, "LOGNAME=" + t.User}, nil
 }
 
 // credential resolves user and group names (or numeric ids) for the child.

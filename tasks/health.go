@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/procmon/procmon/monitors"
@@ -91,8 +92,15 @@ type namedMonitor struct {
 
 func (s *Supervisor) monitorDeps(i *instance) monitors.Deps {
 	return monitors.Deps{
-		Start:     s.reaper.Start,
-		Env:       func() []string { return taskEnv(s.baseEnv, i.task.cfg, i.index, nil) },
+		Start: s.reaper.Start,
+		Env: func() []string {
+			_, userEnv, _ := identity(i.task.cfg) // an unknown user fails Credential
+			return taskEnv(s.baseEnv, i.task.cfg, i.index, userEnv)
+		},
+		Credential: func() (*syscall.Credential, error) {
+			cred, _, err := identity(i.task.cfg)
+			return cred, err
+		},
 		Dir:       i.task.cfg.Dir,
 		SocketDir: s.socketDir,
 		Log:       s.log.WithField("task", i.task.cfg.Name).WithField("instance", i.index),

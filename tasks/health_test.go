@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
@@ -213,6 +214,26 @@ env = { %s = "notify" }
 user = "nobody"
 ready = "sd"
 `, bin, helperEnv))
+	h.rec.waitFor(t, is(EvTaskReady, "daemon"))
+}
+
+// An exec check runs as the task's user, with its HOME: no more rights than the
+// task it looks at.
+func TestExecCheckRunsAsTheTasksUser(t *testing.T) {
+	nobody, err := user.Lookup("nobody")
+	require.NoError(t, err)
+	h := start(t, fmt.Sprintf(`
+[monitors.asuser]
+type = "exec"
+command = ["sh", "-c", "[ \"$(id -u)\" = %s ] && [ \"$HOME\" = '%s' ]"]
+
+[tasks.daemon]
+command = ["sleep", "1000"]
+user = "nobody"
+ready = "asuser"
+ready_timeout = "5s"
+start_retries = 0
+`, nobody.Uid, nobody.HomeDir))
 	h.rec.waitFor(t, is(EvTaskReady, "daemon"))
 }
 
