@@ -239,7 +239,9 @@ func (s *Supervisor) onMonitor(ev monitorEvent) {
 		}
 	case kindLiveness:
 		r := ev.run
-		if r.inst.run != r || r.exit != nil || r.stopRequested() || ev.err == nil {
+		// A pause cancels the checks, but one may have failed just before it:
+		// its result says nothing about a process that is stopped on purpose.
+		if r.inst.run != r || r.exit != nil || r.stopRequested() || r.paused || ev.err == nil {
 			return
 		}
 		e := r.inst.event(EvMonitorFailed)

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -112,6 +113,24 @@ command = ["sleep", "1000"]
 	assert.Less(t, indexOf(t, events, EvTaskExited, "backup", pid), indexOf(t, events, EvTaskStarted, "after", 0),
 		"the task below waited for the oneshot to complete")
 	assert.Equal(t, 0, *h.rec.waitFor(t, is(EvTaskExited, "backup")).ExitCode)
+}
+
+// A liveness failure that was under way when the task was paused does not stop
+// it: the pause is on purpose.
+func TestLivenessFailureFromBeforeAPauseIsIgnored(t *testing.T) {
+	h := startConfig(t, loadConfig(t, `
+[tasks.batch]
+command = ["sleep", "1000"]
+load_high = 4
+`), func(o *Options) { o.Load = func() (float64, error) { return 0, nil } })
+	h.rec.waitFor(t, is(EvTaskReady, "batch"))
+	h.sup.Do(func() {
+		i := h.sup.tasks["batch"].instances[0]
+		h.sup.pause(i, 6)
+		h.sup.onMonitor(monitorEvent{kind: kindLiveness, run: i.run, name: "late", err: errors.New("connection refused")})
+	})
+	assert.Equal(t, Paused, h.instance("batch", 0).State)
+	assert.Zero(t, h.rec.count(is(EvMonitorFailed, "batch")))
 }
 
 func TestNoLoadSamplingWithoutLoadTasks(t *testing.T) {
