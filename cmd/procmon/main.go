@@ -13,6 +13,7 @@ import (
 var version = "dev"
 
 func main() {
+	clearInheritedSigmask()
 	tasks.RunUmaskHelper(os.Args)
 	os.Exit(run(os.Args[1:]))
 }
