@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/procmon/procmon/api"
 	"github.com/procmon/procmon/config"
 )
@@ -50,9 +52,10 @@ func sessionOn(socket, prefix string) *session {
 }
 
 // socketPath is -s, else $PROCMON_SOCKET, else the configuration's socket, else
-// the default (SPEC 1). Only a missing file means the default: the socket of a
-// file with errors elsewhere is still the one its server listens on, and a file
-// whose socket cannot be read must not send the command to another server.
+// the default (SPEC 1). The socket of a file with errors elsewhere is still the
+// one its server listens on; a file that does not parse at all says nothing, so
+// the default is tried, saying why; a socket key that cannot be read, or one
+// that turns the socket off, must not send the command to another server.
 func socketPath(a args) (string, error) {
 	if a.socket != "" {
 		return a.socket, nil
@@ -61,11 +64,19 @@ func socketPath(a args) (string, error) {
 		return p, nil
 	}
 	socket, err := config.Socket(a.config)
+	var syntax toml.ParseError
 	switch {
-	case errors.Is(err, fs.ErrNotExist), err == nil && socket == "":
+	case errors.Is(err, fs.ErrNotExist):
+		return config.DefaultSocket(), nil
+	case errors.As(err, &syntax):
+		// A file mid-edit: the server runs on with what it loaded, most often on
+		// the default socket. `ready` as a health check must go on answering.
+		fmt.Fprintf(os.Stderr, "procmon: %v\nprocmon: trying the default socket %s\n", err, config.DefaultSocket())
 		return config.DefaultSocket(), nil
 	case err != nil:
 		return "", fmt.Errorf("cannot tell the socket from %s (name it with -s PATH): %w", a.config, err)
+	case socket == "":
+		return "", fmt.Errorf("%s turns the control socket off (socket = \"\"): name one with -s PATH", a.config)
 	}
 	return socket, nil
 }

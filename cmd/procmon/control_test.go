@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/procmon/procmon/api"
+	"github.com/procmon/procmon/config"
 )
 
 const treeTasks = `
@@ -333,12 +334,22 @@ func TestControlCommandsFollowTheSocketOfAFileWithErrors(t *testing.T) {
 	assert.Contains(t, stderr, "procmon reload: invalid configuration\n")
 	assert.Contains(t, stderr, `procmon.toml:6: tasks.db.bogus: unknown key "bogus"`)
 
+	// A file that does not parse says nothing of its socket: the default one
+	// is tried, and the user told why.
 	require.NoError(t, os.WriteFile(s.config, append(good, "oops = \"x\n"...), 0o644))
-	for _, cmd := range []string{"status", "reload"} {
-		_, stderr, code = byFile(cmd)
+	_, stderr, code = byFile("status")
+	assert.Equal(t, 2, code, stderr)
+	assert.Contains(t, stderr, s.config+":6: ")
+	assert.Contains(t, stderr, "procmon: trying the default socket "+config.DefaultSocket()+"\n")
+
+	for text, want := range map[string]string{
+		"[procmon]\nsocket = 5\n":  "procmon status: cannot tell the socket from " + s.config + " (name it with -s PATH): " + s.config + ":2: ",
+		"[procmon]\nsocket = \"\"\n": "procmon status: " + s.config + ` turns the control socket off (socket = ""): name one with -s PATH`,
+	} {
+		require.NoError(t, os.WriteFile(s.config, []byte(text), 0o644))
+		_, stderr, code = byFile("status")
 		assert.Equal(t, 2, code, stderr)
-		assert.Contains(t, stderr, "procmon "+cmd+": cannot tell the socket from "+s.config+" (name it with -s PATH): "+
-			s.config+":6: ", cmd)
+		assert.Contains(t, stderr, want, "nothing is sent to another server")
 	}
 	_, stderr, code = s.ctl(t, "status")
 	assert.Equal(t, 0, code, "-s still reaches the server: %s", stderr)
