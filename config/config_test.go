@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -415,6 +416,30 @@ func TestSocketOfAFileWithErrors(t *testing.T) {
 
 	_, err := Socket(filepath.Join(dir, "missing.toml"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+// Parents shared by many paths are looked at once: a ladder of 40 rungs, each
+// task under both of the rung above, has 2^40 paths to its top.
+func TestWhatIfOnALadderOfSharedParents(t *testing.T) {
+	lines := []string{`[tasks.l0a]`, `command = "x"`, `[tasks.l0b]`, `command = "x"`}
+	for n := 1; n <= 40; n++ {
+		for _, side := range []string{"a", "b"} {
+			lines = append(lines, fmt.Sprintf("[tasks.l%d%s]", n, side), `command = "x"`,
+				fmt.Sprintf(`parents = ["l%da", "l%db"]`, n-1, n-1))
+		}
+	}
+	cfg := mustParse(t, tomlLines(lines...))
+	done := make(chan []string)
+	go func() {
+		stop, _ := cfg.WhatIf("l40a")
+		done <- stop
+	}()
+	select {
+	case stop := <-done:
+		assert.Equal(t, []string{"l40a"}, stop)
+	case <-time.After(10 * time.Second):
+		t.Fatal("what-if walks every path of the ladder")
+	}
 }
 
 func TestWhatIfLeavesOutWhatDoesNotRun(t *testing.T) {

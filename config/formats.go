@@ -94,7 +94,7 @@ func (l *loader) umask(key toml.Key, r value, dst *int) {
 		return
 	}
 	if _, isInt := r.v.(int64); isInt {
-		l.errorf(key, "umask must be an octal string such as \"022\", not an integer (an unquoted 22 is decimal)")
+		l.errorf(key, "umask must be a string of octal digits such as \"022\", not an integer")
 		return
 	}
 	var s string

@@ -20,8 +20,11 @@ func (c *Config) runningWith(name string) map[string]bool {
 	running := map[string]bool{}
 	for queue := []string{name}; len(queue) > 0; {
 		n := queue[0]
-		queue = append(queue[1:], c.Graph.Parents(n)...)
-		running[n] = true
+		queue = queue[1:]
+		if !running[n] { // parents shared by several paths are visited once
+			running[n] = true
+			queue = append(queue, c.Graph.Parents(n)...)
+		}
 	}
 	for _, n := range c.Graph.Order() { // parents first
 		if !running[n] {

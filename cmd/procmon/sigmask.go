@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -43,9 +44,19 @@ func clearInheritedSigmask() {
 		fmt.Fprintf(os.Stderr, "procmon: cannot clear the inherited signal mask, tasks inherit it: %v\n", err)
 		return
 	}
-	// /proc/self/exe rather than a path: the binary may have been replaced or
-	// deleted since procmon started.
-	err := syscall.Exec("/proc/self/exe", os.Args, os.Environ())
+	err := reexec()
 	_ = unix.PthreadSigmask(unix.SIG_SETMASK, &inherited, nil)
 	fmt.Fprintf(os.Stderr, "procmon: cannot clear the inherited signal mask, tasks inherit it: re-exec: %v\n", err)
+}
+
+// reexec runs procmon's binary again by its path, which keeps the process name
+// (`pgrep procmon`, `killall -USR2 procmon` by a logrotate script); through
+// /proc/self/exe only if that path is gone (the binary deleted since), at the
+// cost of a process named "exe".
+func reexec() error {
+	err := errors.New("no path")
+	if path, perr := os.Executable(); perr == nil {
+		err = syscall.Exec(path, os.Args, os.Environ())
+	}
+	return errors.Join(err, syscall.Exec("/proc/self/exe", os.Args, os.Environ()))
 }

@@ -42,7 +42,7 @@ func init() {
 	}
 	err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
 	if err == nil {
-		err = syscall.Exec("/proc/self/exe", os.Args, os.Environ())
+		err = syscall.Exec(os.Args[0], os.Args, os.Environ())
 	}
 	fmt.Fprintf(os.Stderr, "%s: %v\n", blockEnv, err)
 	os.Exit(125)
@@ -124,6 +124,12 @@ command = ["sleep", "1000"]
 				return kept == ""
 			}, 10*time.Second, time.Millisecond)
 			assert.Empty(t, kept, "procmon's threads still block signals its parent blocked")
+
+			// Its name stays its binary's, for pgrep and killall.
+			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
+			require.NoError(t, err)
+			name := filepath.Base(os.Args[0])
+			assert.Equal(t, name[:min(len(name), 15)], strings.TrimSpace(string(comm)))
 		})
 	}
 }
