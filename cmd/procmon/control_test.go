@@ -343,7 +343,7 @@ func TestControlCommandsFollowTheSocketOfAFileWithErrors(t *testing.T) {
 	assert.Contains(t, stderr, "procmon: trying the default socket "+config.DefaultSocket()+"\n")
 
 	for text, want := range map[string]string{
-		"[procmon]\nsocket = 5\n":  "procmon status: cannot tell the socket from " + s.config + " (name it with -s PATH): " + s.config + ":2: ",
+		"[procmon]\nsocket = 5\n":    "procmon status: cannot tell the socket from " + s.config + " (name it with -s PATH): " + s.config + ":2: ",
 		"[procmon]\nsocket = \"\"\n": "procmon status: " + s.config + ` turns the control socket off (socket = ""): name one with -s PATH`,
 	} {
 		require.NoError(t, os.WriteFile(s.config, []byte(text), 0o644))
