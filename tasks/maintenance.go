@@ -18,8 +18,8 @@ type maintenanceState struct {
 	run   *run      // nil until the tasks are all down
 	// services_dir changed during the cycle: its tasks are applied at the end.
 	servicesChanged bool
-	// SIGUSR1 came during the cycle: the file is reloaded at the end.
-	reloadPending bool
+	// The file as SIGUSR1 found it during the cycle: applied at the end.
+	heldReload *config.Config
 }
 
 // Maintenance runs the maintenance cycle, as SIGHUP does.
@@ -113,6 +113,11 @@ func (s *Supervisor) finishMaintenance(code int, why string) {
 		s.beginShutdown(code)
 		return
 	}
+	if m.heldReload != nil { // before the tasks start again: under the new definitions
+		if err := s.applyFile(m.heldReload); err != nil {
+			s.log.WithError(err).Warn("reload ignored")
+		}
+	}
 	for _, t := range s.order {
 		for _, i := range t.instances {
 			if i.enabled && i.state.terminal() {
@@ -123,9 +128,6 @@ func (s *Supervisor) finishMaintenance(code int, why string) {
 	}
 	if m.servicesChanged {
 		_ = s.setServices(s.services)
-	}
-	if m.reloadPending {
-		go func() { _ = s.reload(true) }()
 	}
 }
 

@@ -176,23 +176,31 @@ func TestServiceAddedDuringMaintenanceStartsAfterIt(t *testing.T) {
 }
 
 // SIGUSR1 has nobody to tell "not now": a reload asked during a cycle is applied
-// when the cycle ends, from the file as it is then.
+// as the cycle ends, before the tasks start again, so none runs its old
+// definition once more.
 func TestSIGUSR1DuringMaintenanceIsAppliedAfterIt(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "gate")
 	path := filepath.Join(t.TempDir(), "procmon.toml")
 	maint := fmt.Sprintf("[maintenance]\ncommand = [\"sh\", \"-c\", \"while [ ! -e \\\"$0\\\" ]; do sleep 0.01; done\", %q]\n", gate)
-	writeFile(t, path, "[tasks.db]\ncommand = [\"sleep\", \"1000\"]\n"+maint)
+	job := func(v string) string {
+		return "[tasks.job]\ntype = \"oneshot\"\ncommand = [\"echo\", \"run " + v + "\"]\n"
+	}
+	writeFile(t, path, "[tasks.db]\ncommand = [\"sleep\", \"1000\"]\n"+job("v1")+maint)
 	h := startFile(t, path)
 	h.rec.waitFor(t, is(EvTaskReady, "db"))
+	h.rec.waitFor(t, is(EvTaskExited, "job"))
 	hup(h)
 	h.rec.waitFor(t, is(EvMaintenanceStarted, ""))
-	writeFile(t, path, "[tasks.db]\ncommand = [\"sleep\", \"1000\"]\n[tasks.added]\ncommand = [\"sleep\", \"1000\"]\n"+maint)
+	writeFile(t, path, "[tasks.db]\ncommand = [\"sleep\", \"1000\"]\n[tasks.added]\ncommand = [\"sleep\", \"1000\"]\n"+job("v2")+maint)
 	h.sigs <- signals.Event{Action: signals.Reload, Signal: unix.SIGUSR1}
 	require.Eventually(t, func() bool {
 		return strings.Contains(h.log.String(), "reload requested during maintenance: applied when the cycle ends")
 	}, 10*time.Second, time.Millisecond)
 	require.NoError(t, os.WriteFile(gate, nil, 0o644))
 	h.rec.waitFor(t, is(EvTaskReady, "added"))
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskExited, "job"))
+	require.Eventually(t, func() bool { return strings.Contains(h.out.String(), "job | run v2\n") }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 1, strings.Count(h.out.String(), "job | run v1\n"), "the old definition did not run again")
 	events, _ := h.rec.snapshot()
 	assert.Less(t, indexOf(t, events, EvMaintenanceFinished, "", 0), indexOf(t, events, EvTaskStarted, "added", 0))
 }

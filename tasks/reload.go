@@ -15,8 +15,8 @@ import (
 func (s *Supervisor) Reload() error { return s.reload(false) }
 
 // reload loads the file and applies it. A reload by signal has nobody to hear a
-// refusal: during a maintenance cycle it is held until the cycle ends (which
-// reads the file again), and any other refusal is logged.
+// refusal: during a maintenance cycle it is held, and applied as the cycle ends,
+// before any task starts again; any other refusal is logged.
 func (s *Supervisor) reload(bySignal bool) error {
 	cfg, err := config.Load(s.file)
 	if err != nil {
@@ -26,15 +26,11 @@ func (s *Supervisor) reload(bySignal bool) error {
 	var applyErr error
 	if !s.Do(func() {
 		if bySignal && s.maint != nil {
-			s.maint.reloadPending = true
+			s.maint.heldReload = cfg
 			s.log.Info("reload requested during maintenance: applied when the cycle ends")
 			return
 		}
-		prev := s.fileCfg
-		s.fileCfg = cfg
-		if applyErr = s.apply(s.withServices(cfg), fromFile); applyErr != nil {
-			s.fileCfg = prev
-		}
+		applyErr = s.applyFile(cfg)
 	}) {
 		return ErrStopped
 	}
@@ -42,6 +38,17 @@ func (s *Supervisor) reload(bySignal bool) error {
 		s.log.WithError(applyErr).Warn("reload ignored")
 	}
 	return applyErr
+}
+
+// applyFile makes cfg the file's configuration, unless apply refuses it.
+func (s *Supervisor) applyFile(cfg *config.Config) error {
+	prev := s.fileCfg
+	s.fileCfg = cfg
+	err := s.apply(s.withServices(cfg), fromFile)
+	if err != nil {
+		s.fileCfg = prev
+	}
+	return err
 }
 
 func (s *Supervisor) logRejected(err error) {
