@@ -110,11 +110,15 @@ func (s *Supervisor) Scale(name string, n int) error {
 	})
 }
 
-// scale keeps instances 0 to n-1. An index may be missing (a lower instance
-// scaled away is gone while a higher one still stops), so indexes, not
-// positions, say which instances to keep, revive or add.
-func (s *Supervisor) scale(t *task, n int) {
-	enabled, wasReady := t.enabledForScale(), t.ready()
+// scale keeps instances 0 to n-1, the added ones running as the kept ones do.
+func (s *Supervisor) scale(t *task, n int) { s.scaleTo(t, n, t.enabledForScale()) }
+
+// scaleTo keeps instances 0 to n-1; enabled says whether revived and added ones
+// run. An index may be missing (a lower instance scaled away is gone while a
+// higher one still stops), so indexes, not positions, say which instances to
+// keep, revive or add.
+func (s *Supervisor) scaleTo(t *task, n int, enabled bool) {
+	wasReady := t.ready()
 	held := map[int]bool{}
 	for _, i := range t.instances {
 		held[i.index] = true

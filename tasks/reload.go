@@ -188,11 +188,8 @@ func (s *Supervisor) reviveTask(t *task, def *config.Task) {
 	s.tasks[def.Name] = t
 	for _, i := range t.instances {
 		i.freshOutput = true
-		if i.index < def.Instances {
-			s.reviveInstance(i, def.Autostart, false)
-		}
 	}
-	s.scale(t, def.Instances)
+	s.scaleTo(t, def.Instances, def.Autostart)
 }
 
 func (s *Supervisor) remove(t *task) {

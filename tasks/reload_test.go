@@ -294,3 +294,25 @@ func TestTaskBackBeforeItsProcessIsGoneRunsOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, strings.Split(string(environ), "\x00"), "V=2", "under the new definition")
 }
+
+// A task that comes back with autostart off does not start, revived or not.
+func TestTaskBackWithAutostartOffStaysStopped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	const base = "[tasks.base]\ncommand = [\"sleep\", \"1000\"]\n"
+	writeFile(t, path, base+"[tasks.w]\ninstances = 2\nstop_timeout = \"1s\"\n"+
+		"command = [\"sh\", \"-c\", \"[ $PROCMON_INSTANCE = 1 ] && trap '' TERM; sleep 1000 & wait; wait\"]\n")
+	h := startFile(t, path)
+	h.pid("w", 1)
+	writeFile(t, path, base)
+	require.NoError(t, h.sup.Reload())
+	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvTaskExited && ev.Task == "w" && ev.Instance == 0 })
+	h.waitState("w", 1, Stopping)
+	writeFile(t, path, base+"[tasks.w]\ninstances = 1\nautostart = false\ncommand = [\"sleep\", \"1000\"]\n")
+	require.NoError(t, h.sup.Reload())
+	killed := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvTaskExited && ev.Task == "w" && ev.Instance == 1 })
+	assert.Equal(t, "SIGKILL", killed.Signal)
+	require.Eventually(t, func() bool { return h.instance("w", 1).Name == "" }, 10*time.Second, time.Millisecond, "w.1 is dropped once gone")
+	assert.Equal(t, Stopped, h.instance("w", 0).State)
+	assert.Zero(t, h.instance("w", 0).Pid)
+	assert.Equal(t, 2, h.rec.count(is(EvTaskStarted, "w")), "nothing of w started again")
+}

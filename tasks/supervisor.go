@@ -41,9 +41,9 @@ type Options struct {
 	InheritStdin bool
 	// ReopenLog reopens procmon's own log file on SIGUSR2 (nil: nothing to reopen).
 	ReopenLog func() error
-	// Reloaded is given the file's configuration each time a reload (or a change of
-	// services_dir) is applied, on the supervisor goroutine, before the reload
-	// event: for what lives outside the task tree.
+	// Reloaded is given the file's configuration each time a reload is applied,
+	// on the supervisor goroutine, before the reload event: for what lives
+	// outside the task tree.
 	Reloaded func(*config.Config)
 	// Load and LoadInterval replace how and how often load_high and load_low are
 	// read (default: [procmon] load_metric, every 5 s).
