@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -28,9 +29,7 @@ func (l *loader) buildGlobal(r *rawGlobal) Global {
 	l.str(sub(k, "http_token"), r.HTTPToken, &g.HTTPToken)
 	l.str(sub(k, "pidfile"), r.Pidfile, &g.Pidfile)
 	l.str(sub(k, "journal"), r.Journal, &g.Journal)
-	if l.str(sub(k, "services_dir"), r.ServicesDir, &g.ServicesDir) {
-		l.checkServicesDir(sub(k, "services_dir"), g.ServicesDir)
-	}
+	l.str(sub(k, "services_dir"), r.ServicesDir, &g.ServicesDir)
 	l.duration(sub(k, "stop_timeout"), r.StopTimeout, false, &g.StopTimeout)
 	l.duration(sub(k, "shutdown_timeout"), r.ShutdownTimeout, false, &g.ShutdownTimeout)
 	l.boolean(sub(k, "subreaper"), r.Subreaper, &g.Subreaper)
@@ -58,21 +57,22 @@ func (l *loader) checkHTTP(key toml.Key, g *Global) {
 	}
 }
 
-// checkServicesDir refuses a services_dir that cannot be watched: procmon would
-// run without the tasks it holds, and would not notice the directory appear.
-func (l *loader) checkServicesDir(key toml.Key, dir string) {
-	if dir == "" {
-		return
-	}
+// ServicesDirProblem says why services_dir cannot be watched on this machine,
+// if it cannot: procmon would run without the tasks it holds, and not notice
+// the directory appear, so `run` refuses to start. It is no error of the file:
+// `check` may run where the container's paths do not exist, and a directory
+// that went away must not make every reload fail.
+func ServicesDirProblem(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		l.errorf(key, "directory %q does not exist", dir)
+		return fmt.Errorf("services_dir: directory %q does not exist", dir)
 	case err != nil:
-		l.errorf(key, "%v", err)
+		return fmt.Errorf("services_dir: %w", err)
 	case !fi.IsDir():
-		l.errorf(key, "%q is not a directory", dir)
+		return fmt.Errorf("services_dir: %q is not a directory", dir)
 	}
+	return nil
 }
 
 // isLoopback is false for an empty host: ":8080" listens on every interface.

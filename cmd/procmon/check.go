@@ -23,6 +23,11 @@ func check(a args) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	if dir := cfg.Procmon.ServicesDir; dir != "" {
+		if err := config.ServicesDirProblem(dir); err != nil {
+			fmt.Fprintf(os.Stderr, "procmon check: warning: %v on this machine: procmon will not start without it\n", err)
+		}
+	}
 	if whatIf == "" {
 		printTree(os.Stdout, cfg)
 		return 0

@@ -33,11 +33,19 @@ parent = "admin"
 	assert.Equal(t, "stop api\nstop db\nstart db\nstart api\n", string(out))
 }
 
-func TestCheckRejectsAMissingServicesDir(t *testing.T) {
+// check may run where the container's paths do not exist: a missing services_dir
+// is a warning there; run refuses to start without it.
+func TestAMissingServicesDirWarnsCheckAndStopsRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "not-yet")
-	cfg := writeConfig(t, "[procmon]\nsocket = \"\"\nservices_dir = \""+dir+"\"\n")
+	cfg := writeConfig(t, "[procmon]\nsocket = \"\"\nservices_dir = \""+dir+"\"\n[tasks.a]\ncommand = \"sleep 1000\"\n")
 	cmd := procmon("check", "-c", cfg)
 	out, _ := cmd.CombinedOutput()
+	assert.Equal(t, 0, cmd.ProcessState.ExitCode(), string(out))
+	assert.Contains(t, string(out), `procmon check: warning: services_dir: directory "`+dir+`" does not exist on this machine`)
+
+	cmd = procmon("-c", cfg)
+	out, _ = cmd.CombinedOutput()
 	assert.Equal(t, 2, cmd.ProcessState.ExitCode(), string(out))
-	assert.Contains(t, string(out), `procmon.toml:3: procmon.services_dir: directory "`+dir+`" does not exist`)
+	assert.Contains(t, string(out), `services_dir: directory \"`+dir+`\" does not exist`)
+	assert.NotContains(t, string(out), "task started", "nothing started")
 }

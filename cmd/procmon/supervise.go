@@ -62,6 +62,12 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	if logFile != nil { // closed last: the observers log until they are flushed
 		defer logFile.Close()
 	}
+	if dir := cfg.Procmon.ServicesDir; dir != "" {
+		if err := config.ServicesDirProblem(dir); err != nil {
+			log.WithError(err).Error("cannot start")
+			return 2
+		}
+	}
 	monitors.RouteRedisLogs(log)
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
 	recorders, closeRecorders, reloadRecorders, err := observers(cfg, reaper, log)
