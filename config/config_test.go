@@ -371,8 +371,9 @@ func TestDidYouMean(t *testing.T) {
 }
 
 func TestDotsInTaskNamesThatAreNoLabels(t *testing.T) {
-	cfg := mustParse(t, tomlLines(`[tasks."api.v2"]`, `command = "a"`, `[tasks."web.1a"]`, `command = "w"`))
-	assert.Len(t, cfg.Tasks, 2)
+	cfg := mustParse(t, tomlLines(`[tasks."api.v2"]`, `command = "a"`, `[tasks."web.1a"]`, `command = "w"`,
+		`[tasks."php8.2"]`, `command = "p"`))
+	assert.Len(t, cfg.Tasks, 3, "php8.2 reads as no label while there is no task php8")
 }
 
 func TestSocketOfAFileWithErrors(t *testing.T) {

@@ -226,6 +226,7 @@ func (l *loader) build(raw *rawFile) *Config {
 	}
 	cfg.Honeycomb = l.buildHoneycomb(&raw.Honeycomb)
 
+	l.validateLabels(cfg.Tasks)
 	l.validateParents(raw.Tasks, cfg.Tasks)
 	l.validateMonitorRefs(sortedKeys(raw.Monitors), cfg.Tasks, cfg.Monitors)
 	l.validateMonitorCycles(cfg.Monitors)

@@ -50,9 +50,8 @@ func (l *loader) buildTask(name string, r *rawTask, g *Global) *Task {
 // as file names and CLI arguments.
 func InvalidInTaskName(r rune) bool { return unicode.IsSpace(r) || r == '/' }
 
-// CheckTaskName says why name cannot be a task's name, if it cannot: besides
-// serving as a file name and a CLI argument, a name must not read as the label
-// of another task's instance, which is "NAME.N" once a task has several.
+// CheckTaskName says why name cannot be a task's name, if it cannot: it must
+// serve as a file name and a CLI argument.
 func CheckTaskName(name string) error {
 	switch {
 	case name == "":
@@ -60,21 +59,23 @@ func CheckTaskName(name string) error {
 	case strings.ContainsFunc(name, InvalidInTaskName):
 		return fmt.Errorf("invalid task name %q: it must not contain whitespace or '/'", name)
 	}
-	if base, n, ok := instanceLabel(name); ok {
-		return fmt.Errorf("invalid task name %q: it reads as instance %s of a task %q; "+
-			"a name must not end in '.' and digits", name, n, base)
-	}
 	return nil
 }
 
-// instanceLabel splits a name of the form "BASE.N", N being digits.
-func instanceLabel(name string) (base, n string, ok bool) {
+// LabelClash says why name cannot be a task's name beside the tasks isTask
+// knows, if it cannot: "BASE.N" is how instance N of a task BASE is labelled
+// (status, output prefixes), so it must not be the name of another task.
+// "php8.2" is fine while there is no task "php8".
+func LabelClash(name string, isTask func(string) bool) error {
 	dot := strings.LastIndexByte(name, '.')
 	if dot <= 0 || dot == len(name)-1 {
-		return "", "", false
+		return nil
 	}
-	base, n = name[:dot], name[dot+1:]
-	return base, n, strings.Trim(n, "0123456789") == ""
+	base, n := name[:dot], name[dot+1:]
+	if strings.Trim(n, "0123456789") != "" || !isTask(base) {
+		return nil
+	}
+	return fmt.Errorf("invalid task name %q: it reads as instance %s of task %q", name, n, base)
 }
 
 func (l *loader) checkTaskName(k toml.Key, name string) {
@@ -168,4 +169,13 @@ func (t *Task) Equal(o *Task) bool {
 	a, b := *t, *o
 	a.Line, b.Line = 0, 0
 	return reflect.DeepEqual(a, b)
+}
+
+func (l *loader) validateLabels(tasks map[string]*Task) {
+	isTask := func(name string) bool { return tasks[name] != nil }
+	for _, name := range sortedKeys(tasks) {
+		if err := LabelClash(name, isTask); err != nil {
+			l.errorf(toml.Key{"tasks", name}, "%v", err)
+		}
+	}
 }

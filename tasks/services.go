@@ -1,6 +1,8 @@
 package tasks
 
 import (
+	"slices"
+
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/services"
 )
@@ -54,9 +56,17 @@ func (s *Supervisor) withServices(file *config.Config) *config.Config {
 		cfg.Tasks[name] = t
 		parents[name] = t.Parents
 	}
+	isTask := func(name string) bool {
+		_, inFile := file.Tasks[name]
+		return inFile || slices.ContainsFunc(s.services, func(o services.Service) bool { return o.Name == name })
+	}
 	for _, svc := range s.services {
 		if _, clash := file.Tasks[svc.Name]; clash {
 			s.log.WithField("task", svc.Name).Warn("services_dir has a file named like a task of the configuration: the configuration wins")
+			continue
+		}
+		if err := config.LabelClash(svc.Name, isTask); err != nil {
+			s.log.WithField("task", svc.Name).WithError(err).Warn("services_dir: file ignored")
 			continue
 		}
 		cfg.Tasks[svc.Name] = config.NewTask(svc.Name, config.Service, file.Procmon, []string{svc.Path})

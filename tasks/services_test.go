@@ -66,3 +66,21 @@ func TestServicesDirectory(t *testing.T) {
 	assert.Contains(t, h.log.String(), "services_dir applied")
 	assert.NotContains(t, h.log.String(), "reload applied")
 }
+
+// A file named like an instance label of another task is left out; a dotted
+// name that reads as no label is a task like any other.
+func TestServiceNamedLikeAnInstanceLabelIsLeftOut(t *testing.T) {
+	dir := t.TempDir()
+	var list []services.Service
+	for _, name := range []string{"web", "web.1", "php8.2"} {
+		path := filepath.Join(dir, name)
+		writeScript(t, path, "exec sleep 1000", 0o755)
+		list = append(list, services.Service{Name: name, Path: path, Version: "1"})
+	}
+	h := start(t, "[tasks.db]\ncommand = [\"sleep\", \"1000\"]\n")
+	require.NoError(t, h.sup.SetServices(list))
+	h.pid("web", 0)
+	h.pid("php8.2", 0)
+	assert.Empty(t, h.instance("web.1", 0).Name)
+	assert.Contains(t, h.log.String(), `invalid task name \"web.1\": it reads as instance 1 of task \"web\"`)
+}
