@@ -355,10 +355,16 @@ func TestADropBurstIsLoggedInTotal(t *testing.T) {
 		n, hook := newNotifier(t, Deps{}, &config.Notify{Type: "webhook", Events: []string{tasks.EvTaskFatal}, URL: h.URL})
 		n.channels[0].drops.Every = 20 * time.Millisecond
 		dropBurst(t, n, h)
-		require.Eventually(t, func() bool { return len(logged(hook, msg)) == 2 }, wait, time.Millisecond)
-		first, total := logged(hook, msg)[0], logged(hook, msg)[1]
-		assert.EqualValues(t, 1, first.Data["dropped"], "the first drop is logged at once")
-		assert.EqualValues(t, 499, total.Data["dropped"])
+		// On a slow machine the burst may span windows: each logs the total so far.
+		last := func() any {
+			entries := logged(hook, msg)
+			if len(entries) == 0 {
+				return nil
+			}
+			return entries[len(entries)-1].Data["dropped"]
+		}
+		require.Eventually(t, func() bool { return last() == int64(499) }, wait, time.Millisecond, "the burst's total is logged")
+		assert.EqualValues(t, 1, logged(hook, msg)[0].Data["dropped"], "the first drop is logged at once")
 		n.Close(expired())
 	})
 	t.Run("at close", func(t *testing.T) {
