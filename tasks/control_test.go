@@ -142,6 +142,7 @@ func TestScaleBackUpWhileTheOldInstancesStillStop(t *testing.T) {
 	h := start(t, stubborn)
 	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "pool"))
 	old := []int{h.pid("pool", 0), h.pid("pool", 1)}
+	waitIgnoring(t, old[1], unix.SIGTERM)
 	require.NoError(t, h.sup.Scale("pool", 0))
 	h.waitState("pool", 1, Stopping)
 	require.NoError(t, h.sup.Scale("pool", 2))

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -269,4 +271,19 @@ func (s *Supervisor) samplesLoadForTest() bool {
 	var on bool
 	s.Do(func() { on = s.stopLoad != nil })
 	return on
+}
+
+// waitIgnoring waits until pid ignores sig: a shell's `trap ” TERM` is in force
+// only once the shell has run it, a moment after its spawn.
+func waitIgnoring(t testing.TB, pid int, sig unix.Signal) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return false
+		}
+		_, rest, _ := strings.Cut(string(data), "SigIgn:\t")
+		mask, err := strconv.ParseUint(strings.SplitN(rest, "\n", 2)[0], 16, 64)
+		return err == nil && mask&(1<<(sig-1)) != 0
+	}, 10*time.Second, time.Millisecond, "process %d never ignored %v", pid, sig)
 }

@@ -208,14 +208,17 @@ func TestSIGUSR1DuringMaintenanceIsAppliedAfterIt(t *testing.T) {
 // What the maintenance command leaves in its process group is stopped as a
 // task's strays are, gracefully, and the tasks start again once it is gone.
 func TestMaintenanceLeftoversStopBeforeTheTasksReturn(t *testing.T) {
-	termed := filepath.Join(t.TempDir(), "termed")
+	dir := t.TempDir()
+	termed, armed := filepath.Join(dir, "termed"), filepath.Join(dir, "armed")
+	// The command ends once the leftover has its trap set: a SIGTERM before that
+	// would kill it without a word.
 	h := start(t, fmt.Sprintf(`
 [tasks.db]
 command = ["sleep", "1000"]
 
 [maintenance]
-command = ["sh", "-c", "(trap 'echo yes > %s; exit 0' TERM; while :; do sleep 0.01; done) & exit 0"]
-`, termed))
+command = ["sh", "-c", "(trap 'echo yes > %s; exit 0' TERM; : > %s; while :; do sleep 0.01; done) & while [ ! -e %s ]; do sleep 0.01; done"]
+`, termed, armed, armed))
 	h.rec.waitFor(t, is(EvTaskReady, "db"))
 	hup(h)
 	h.rec.waitFor(t, is(EvMaintenanceFinished, ""))

@@ -273,6 +273,7 @@ func TestTaskBackBeforeItsProcessIsGoneRunsOnce(t *testing.T) {
 	writeFile(t, path, base+stubborn)
 	h := startFile(t, path)
 	old := h.pid("stubborn", 0)
+	waitIgnoring(t, old, unix.SIGTERM)
 	writeFile(t, path, base)
 	require.NoError(t, h.sup.Reload())
 	h.waitState("stubborn", 0, Stopping)
@@ -302,7 +303,7 @@ func TestTaskBackWithAutostartOffStaysStopped(t *testing.T) {
 	writeFile(t, path, base+"[tasks.w]\ninstances = 2\nstop_timeout = \"1s\"\n"+
 		"command = [\"sh\", \"-c\", \"[ $PROCMON_INSTANCE = 1 ] && trap '' TERM; sleep 1000 & wait; wait\"]\n")
 	h := startFile(t, path)
-	h.pid("w", 1)
+	waitIgnoring(t, h.pid("w", 1), unix.SIGTERM)
 	writeFile(t, path, base)
 	require.NoError(t, h.sup.Reload())
 	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvTaskExited && ev.Task == "w" && ev.Instance == 0 })

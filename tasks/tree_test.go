@@ -83,6 +83,7 @@ stop_timeout = "1s"
 `)
 	h.rec.waitFor(t, is(EvTaskReady, "grandchild"))
 	parent, child := h.pid("parent", 0), h.pid("child", 0)
+	waitIgnoring(t, h.pid("grandchild", 0), unix.SIGTERM)
 	require.NoError(t, unix.Kill(parent, unix.SIGKILL))
 	h.waitState("grandchild", 0, Stopping)
 	require.NoError(t, unix.Kill(child, unix.SIGKILL)) // the child ends by itself
