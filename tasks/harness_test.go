@@ -273,8 +273,8 @@ func (s *Supervisor) samplesLoadForTest() bool {
 	return on
 }
 
-// waitIgnoring waits until pid ignores sig: a shell's `trap ” TERM` is in force
-// only once the shell has run it, a moment after its spawn.
+// waitIgnoring waits until pid ignores sig: a shell's trap that ignores it is in
+// force only once the shell has run it, a moment after its spawn.
 func waitIgnoring(t testing.TB, pid int, sig unix.Signal) {
 	t.Helper()
 	require.Eventually(t, func() bool {
