@@ -134,9 +134,14 @@ func (s *Supervisor) endedForGood(i *instance) {
 		return
 	}
 	code := 1
-	if i.state != Fatal && i.lastExit != nil && i.lastExit.Signal() == 0 {
-		code = i.lastExit.Status.ExitStatus()
+	if i.state != Fatal && i.lastExit != nil {
+		code = i.lastExit.Code() // 128+N when signal N ended it, as a shell says
 	}
-	s.log.WithFields(i.event("").fields()).WithField("exit_code", code).Warn("critical task ended: shutting down")
+	log := s.log.WithFields(i.event("").fields()).WithField("exit_code", code)
+	if code == 0 { // it did what it was for (procmon exec --once, a final oneshot)
+		log.Info("critical task completed: shutting down")
+	} else {
+		log.Warn("critical task ended: shutting down")
+	}
 	s.beginShutdown(code)
 }

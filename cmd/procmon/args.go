@@ -14,7 +14,7 @@ var usage = `usage:
   procmon [-c FILE] [run]              run the supervisor in the foreground
   procmon check [-c FILE] [--what-if NAME]
                                        validate FILE and print the dependency tree
-  procmon exec [FLAGS] -- CMD ARG...   single-command mode, a drop-in for tini
+  procmon exec [FLAGS] -- CMD ARG...   single-command mode (with --no-restart, a drop-in for tini)
 ` + usageOf(commands, "  procmon ") + `  procmon shell                        interactive control shell (or commands from stdin)
   procmon version                      print procmon's version
   procmon help                         this text (also -h)

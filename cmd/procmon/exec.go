@@ -3,7 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,9 +12,9 @@ import (
 	"github.com/procmon/procmon/tasks"
 )
 
-// execCommand is single-command mode (SPEC 5): one command kept running without a
-// configuration file, as a drop-in for tini or dumb-init. It is an ordinary
-// configuration of one critical task, run by the same supervisor.
+// execCommand is single-command mode (SPEC 5): one command kept running without
+// a configuration file (with --no-restart, a drop-in for tini or dumb-init). It
+// is an ordinary configuration of one critical task, run by the same supervisor.
 func execCommand(a args) int {
 	return superviseWith(func() (*config.Config, error) {
 		cfg, err := execConfig(a.rest)
@@ -25,14 +25,15 @@ func execCommand(a args) int {
 	}, tasks.Options{ForwardSignals: true, DirectOutput: true, InheritStdin: true})
 }
 
-const execUsage = `usage: procmon exec [--once] [--restart-delay D] [--max-runtime D] [--load-high X --load-low Y]
+const execUsage = `usage: procmon exec [--once | --no-restart] [--restart-delay D] [--max-runtime D] [--load-high X --load-low Y]
                     [--stdout FILE] [--stderr FILE|stdout] [--log-command CMD] [--pidfile FILE]
                     [--user U] [--group G] -- CMD ARG...`
 
 func execConfig(argv []string) (*config.Config, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(io.Discard) // the error and execUsage say it all, once
 	once := fs.Bool("once", false, "exit when the command exits 0; restart it while it fails")
+	noRestart := fs.Bool("no-restart", false, "run the command once and exit with its code, as tini does")
 	delay := fs.Duration("restart-delay", time.Second, "pause before a restart")
 	maxRuntime := fs.Duration("max-runtime", 0, "kill the command when it has run this long")
 	loadHigh := fs.Float64("load-high", 0, "pause the command while the load average is above this")
@@ -53,12 +54,18 @@ func execConfig(argv []string) (*config.Config, error) {
 	if *loadLow > *loadHigh {
 		return nil, fmt.Errorf("--load-low must not exceed --load-high")
 	}
+	if *once && *noRestart {
+		return nil, fmt.Errorf("--once and --no-restart exclude each other")
+	}
 	cfg := config.Empty()
 	cfg.Procmon.Socket = "" // no control API: one command needs none
 	cfg.Procmon.Pidfile = *pidfile
 	typ, restart := config.Service, config.RestartAlways
-	if *once {
+	switch {
+	case *once:
 		typ, restart = config.Oneshot, config.RestartOnFailure
+	case *noRestart: // its end, whatever the code, is procmon's (the task is critical)
+		restart = config.RestartNever
 	}
 	t := config.NewTask(taskName(command[0]), typ, cfg.Procmon, command)
 	t.Restart, t.StartRetries, t.Critical = restart, -1, true

@@ -39,6 +39,39 @@ func TestExecRestartsWithoutOnce(t *testing.T) {
 	waitExit(t, cmd, out, 10*time.Second)
 }
 
+// --no-restart is tini's way: the command runs once, and its end is procmon's,
+// with its code, whatever it is.
+func TestExecNoRestartExitsWithTheCommandsCode(t *testing.T) {
+	for _, c := range []struct {
+		script string
+		want   int
+	}{
+		{"exit 0", 0},
+		{"exit 3", 3},
+		{"kill -KILL $$", 128 + int(syscall.SIGKILL)},
+	} {
+		counter := filepath.Join(t.TempDir(), "runs")
+		cmd := procmon("exec", "--no-restart", "--restart-delay", "10ms", "--", "sh", "-c", `echo run >> "$0"; `+c.script, counter)
+		out := startProcmon(t, cmd)
+		assert.Equal(t, c.want, waitExit(t, cmd, out, 20*time.Second), out.String())
+		runs, err := os.ReadFile(counter)
+		require.NoError(t, err)
+		assert.Equal(t, "run\n", string(runs), "%s: run once", c.script)
+		if c.want == 0 {
+			assert.Contains(t, out.String(), "level=info msg=\"critical task completed: shutting down\"", "success is no warning")
+		}
+	}
+}
+
+func TestExecUsageIsPrintedOnce(t *testing.T) {
+	out, err := procmon("exec", "--bogus", "--", "true").CombinedOutput()
+	require.Error(t, err)
+	assert.Equal(t, 1, strings.Count(string(out), "usage:"), string(out))
+	assert.Contains(t, string(out), "flag provided but not defined: -bogus")
+	out, _ = procmon("exec", "--once", "--no-restart", "--", "true").CombinedOutput()
+	assert.Contains(t, string(out), "--once and --no-restart exclude each other")
+}
+
 func TestExecPassesSignalsAndExitCodes(t *testing.T) {
 	cases := []struct {
 		name    string
