@@ -67,15 +67,21 @@ func CheckTaskName(name string) error {
 // (status, output prefixes), so it must not be the name of another task.
 // "php8.2" is fine while there is no task "php8".
 func LabelClash(name string, isTask func(string) bool) error {
-	dot := strings.LastIndexByte(name, '.')
-	if dot <= 0 || dot == len(name)-1 {
-		return nil
-	}
-	base, n := name[:dot], name[dot+1:]
-	if strings.Trim(n, "0123456789") != "" || !isTask(base) {
+	base, n, ok := SplitLabel(name)
+	if !ok || !isTask(base) {
 		return nil
 	}
 	return fmt.Errorf("invalid task name %q: it reads as instance %s of task %q", name, n, base)
+}
+
+// SplitLabel reads name as an instance label, "BASE.N" with N digits.
+func SplitLabel(name string) (base, n string, ok bool) {
+	dot := strings.LastIndexByte(name, '.')
+	if dot <= 0 || dot == len(name)-1 {
+		return "", "", false
+	}
+	base, n = name[:dot], name[dot+1:]
+	return base, n, strings.Trim(n, "0123456789") == ""
 }
 
 func (l *loader) checkTaskName(k toml.Key, name string) {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/signals"
 )
@@ -26,7 +27,7 @@ func (s *Supervisor) onTask(name string, fn func(t *task) error) error {
 	if !s.Do(func() {
 		t, ok := s.tasks[name]
 		if !ok {
-			err = fmt.Errorf("%w %q", ErrUnknownTask, name)
+			err = s.unknownTask(name)
 			return
 		}
 		if s.shutdown != nil {
@@ -315,4 +316,13 @@ func (t *task) rings() []*output.Ring {
 		rings = append(rings, i.logs)
 	}
 	return rings
+}
+
+// unknownTask says that name is no task, and, when it is an instance's label
+// (as status and output prefixes show them), which task to name instead.
+func (s *Supervisor) unknownTask(name string) error {
+	if base, n, ok := config.SplitLabel(name); ok && s.tasks[base] != nil {
+		return fmt.Errorf("%w %q: it is instance %s of task %q, and commands take a task's name", ErrUnknownTask, name, n, base)
+	}
+	return fmt.Errorf("%w %q", ErrUnknownTask, name)
 }

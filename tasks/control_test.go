@@ -130,6 +130,20 @@ func TestTaskStatusTellsAnEmptyTaskFromAnUnknownOne(t *testing.T) {
 	h.stop()
 }
 
+// An instance's label, as status and output prefixes show it, is no task name:
+// the error says which name to use.
+func TestALabelForATaskNameSaysWhichTask(t *testing.T) {
+	h := start(t, "[tasks.web]\ninstances = 2\ncommand = [\"sleep\", \"1000\"]\n")
+	h.waitState("web", 1, Ready)
+	_, err := h.sup.TaskStatus("web.1")
+	assert.ErrorIs(t, err, ErrUnknownTask)
+	assert.EqualError(t, err, `unknown task "web.1": it is instance 1 of task "web", and commands take a task's name`)
+	_, err = h.sup.Logs("web.1", 10)
+	assert.ErrorContains(t, err, `it is instance 1 of task "web"`)
+	assert.EqualError(t, h.sup.Restart("web.9"), `unknown task "web.9": it is instance 9 of task "web", and commands take a task's name`)
+	h.stop()
+}
+
 // stubborn ignores SIGTERM, so each of its stops lasts its stop_timeout.
 const stubborn = `
 [tasks.pool]

@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -76,13 +75,15 @@ func (s *Supervisor) TaskNames() []string {
 // ErrUnknownTask error for a name the configuration does not have.
 func (s *Supervisor) TaskStatus(name string) ([]InstanceStatus, error) {
 	var out []InstanceStatus
-	err := fmt.Errorf("%w %q", ErrUnknownTask, name)
+	var err error
 	if !s.Do(func() {
-		if t, ok := s.tasks[name]; ok {
-			err = nil
-			for _, i := range t.instances {
-				out = append(out, i.status())
-			}
+		t, ok := s.tasks[name]
+		if !ok {
+			err = s.unknownTask(name)
+			return
+		}
+		for _, i := range t.instances {
+			out = append(out, i.status())
 		}
 	}) {
 		return nil, ErrStopped
