@@ -44,7 +44,7 @@ func (s *Supervisor) reload(bySignal bool) error {
 func (s *Supervisor) applyFile(cfg *config.Config) error {
 	prev := s.fileCfg
 	s.fileCfg = cfg
-	err := s.apply(s.withServices(cfg), fromFile)
+	err := s.apply(s.withServices(cfg), fromFile, nil)
 	if err != nil {
 		s.fileCfg = prev
 	}
@@ -72,9 +72,10 @@ const (
 )
 
 // apply moves the running tree to cfg: removed tasks stop with their subtrees,
-// changed ones restart with theirs, new ones start when their parents are ready,
-// and unchanged ones are not touched.
-func (s *Supervisor) apply(cfg *config.Config, source changeSource) error {
+// changed ones (and those rewritten, services whose file has new content) restart
+// with theirs, new ones start when their parents are ready, and unchanged ones
+// are not touched.
+func (s *Supervisor) apply(cfg *config.Config, source changeSource, rewritten map[string]bool) error {
 	if s.shutdown != nil || s.maint != nil {
 		return fmt.Errorf("%w: cannot reload during shutdown or maintenance", ErrConflict)
 	}
@@ -91,7 +92,7 @@ func (s *Supervisor) apply(cfg *config.Config, source changeSource) error {
 				t = s.newTask(def)
 			}
 			added = append(added, name)
-		case !sameProcess(def, t.cfg) || monitorsChanged(s.cfg, cfg, def):
+		case !sameProcess(def, t.cfg) || monitorsChanged(s.cfg, cfg, def) || rewritten[name]:
 			wasAutostart := t.cfg.Autostart
 			t.cfg = def
 			s.redefine(t, def.Autostart && !wasAutostart)

@@ -30,22 +30,21 @@ func (s *Supervisor) setServices(list []services.Service) error {
 	if s.shutdown != nil || s.maint != nil {
 		return nil
 	}
-	if err := s.apply(s.withServices(s.fileCfg), fromServicesDir); err != nil {
-		return err
-	}
+	rewritten := map[string]bool{} // same path, new content: restarted as changed
 	for _, svc := range list {
 		t := s.tasks[svc.Name]
 		if v, ok := prev[svc.Name]; ok && v != svc.Version && t != nil && t.service {
-			s.log.WithField("task", svc.Name).Info("service file changed: restarting")
-			s.redefine(t, false)
+			rewritten[svc.Name] = true
 		}
 	}
-	return nil
+	return s.apply(s.withServices(s.fileCfg), fromServicesDir, rewritten)
 }
 
 // withServices is the file's configuration plus a task for each service that does
 // not clash with one of the file's tasks.
 func (s *Supervisor) withServices(file *config.Config) *config.Config {
+	ignored := map[string]string{}
+	defer s.noteIgnoredServices(ignored)
 	if len(s.services) == 0 {
 		return file
 	}
@@ -62,11 +61,11 @@ func (s *Supervisor) withServices(file *config.Config) *config.Config {
 	}
 	for _, svc := range s.services {
 		if _, clash := file.Tasks[svc.Name]; clash {
-			s.log.WithField("task", svc.Name).Warn("services_dir has a file named like a task of the configuration: the configuration wins")
+			ignored[svc.Name] = "services_dir has a file named like a task of the configuration: the configuration wins"
 			continue
 		}
 		if err := config.LabelClash(svc.Name, isTask); err != nil {
-			s.log.WithField("task", svc.Name).WithError(err).Warn("services_dir: file ignored")
+			ignored[svc.Name] = "services_dir: file ignored: " + err.Error()
 			continue
 		}
 		cfg.Tasks[svc.Name] = config.NewTask(svc.Name, config.Service, file.Procmon, []string{svc.Path})
@@ -79,6 +78,18 @@ func (s *Supervisor) withServices(file *config.Config) *config.Config {
 	}
 	cfg.Graph = graph
 	return &cfg
+}
+
+// noteIgnoredServices logs why a file of services_dir is left out, once while it
+// stays so for that reason: the directory's tasks are worked out again at each
+// of its changes and at each reload.
+func (s *Supervisor) noteIgnoredServices(ignored map[string]string) {
+	for name, why := range ignored {
+		if s.ignoredServices[name] != why {
+			s.log.WithField("task", name).Warn(why)
+		}
+	}
+	s.ignoredServices = ignored
 }
 
 // markServices records which tasks come from services_dir rather than the file.

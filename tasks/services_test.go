@@ -3,6 +3,7 @@ package tasks
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ func TestServicesDirectory(t *testing.T) {
 		}
 		h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "alpha"))
 		waitGone(t, alpha)
+		assert.Contains(t, h.log.String(), `msg="services_dir applied" added="[]" changed="[alpha]" removed="[]"`)
 		// A later change is reported after any the burst could still cause.
 		writeScript(t, filepath.Join(dir, "gamma"), "exec sleep 1000", 0o755)
 		h.pid("gamma", 0)
@@ -82,5 +84,9 @@ func TestServiceNamedLikeAnInstanceLabelIsLeftOut(t *testing.T) {
 	h.pid("web", 0)
 	h.pid("php8.2", 0)
 	assert.Empty(t, h.instance("web.1", 0).Name)
-	assert.Contains(t, h.log.String(), `invalid task name \"web.1\": it reads as instance 1 of task \"web\"`)
+	const why = `invalid task name \"web.1\": it reads as instance 1 of task \"web\"`
+	assert.Contains(t, h.log.String(), why)
+	require.NoError(t, h.sup.SetServices(list))
+	require.NoError(t, h.sup.SetServices(list))
+	assert.Equal(t, 1, strings.Count(h.log.String(), why), "said once while it stays so")
 }

@@ -55,22 +55,24 @@ type Options struct {
 // the goroutine that calls Run; everything else (the reaper, timers, monitors,
 // control requests) only posts events to it.
 type Supervisor struct {
-	cfg       *config.Config
-	file      string         // the configuration file, for reloads
-	fileCfg   *config.Config // what the file says, without services_dir's tasks
-	services  []services.Service
-	reaper    *signals.Reaper
-	log       *logrus.Logger
-	observers []Observer
-	sigs      <-chan signals.Event
-	hub       *output.Hub
-	files     *outputFiles   // task output files, shared by path
-	releases  sync.WaitGroup // task outputs released after their last pipe ended
-	stdout    *output.Writer // where "inherit" output goes
-	stderr    *output.Writer
-	devNull   *os.File // every task's discarded output
-	stdin     *os.File // every task's stdin: devNull, or procmon's own (InheritStdin)
-	takeTTY   bool     // stdin is procmon's controlling terminal: hand its foreground over
+	cfg      *config.Config
+	file     string         // the configuration file, for reloads
+	fileCfg  *config.Config // what the file says, without services_dir's tasks
+	services []services.Service
+	// ignoredServices are the files of services_dir left out, and why: logged once.
+	ignoredServices map[string]string
+	reaper          *signals.Reaper
+	log             *logrus.Logger
+	observers       []Observer
+	sigs            <-chan signals.Event
+	hub             *output.Hub
+	files           *outputFiles   // task output files, shared by path
+	releases        sync.WaitGroup // task outputs released after their last pipe ended
+	stdout          *output.Writer // where "inherit" output goes
+	stderr          *output.Writer
+	devNull         *os.File // every task's discarded output
+	stdin           *os.File // every task's stdin: devNull, or procmon's own (InheritStdin)
+	takeTTY         bool     // stdin is procmon's controlling terminal: hand its foreground over
 
 	tasks  map[string]*task
 	order  []*task     // topological, parents first
