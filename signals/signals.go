@@ -10,6 +10,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
+
+	"github.com/procmon/procmon/signals/early"
 )
 
 // Action is what an incoming signal asks procmon to do.
@@ -101,7 +103,7 @@ type Listener struct {
 func Listen(r *Reaper) *Listener {
 	l := &Listener{
 		children: make(chan os.Signal, 1),
-		requests: make(chan os.Signal, 64), // signal.Notify drops what does not fit
+		requests: takeEarly(),
 		events:   make(chan Event, 64),
 		done:     make(chan struct{}),
 	}
@@ -117,6 +119,15 @@ func Listen(r *Reaper) *Listener {
 	go l.reap(r)
 	go l.deliver()
 	return l
+}
+
+// takeEarly is the channel of the first Listen, which holds what came before
+// it (package early); later ones (tests) get their own.
+func takeEarly() chan os.Signal {
+	if ch := early.Take(); ch != nil {
+		return ch
+	}
+	return make(chan os.Signal, 64) // signal.Notify drops what does not fit
 }
 
 // Events is the stream of signal actions, in arrival order.

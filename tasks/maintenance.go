@@ -40,6 +40,7 @@ func (s *Supervisor) beginMaintenance() error {
 		s.log.Warn("maintenance requested during a maintenance cycle: ignored")
 		return fmt.Errorf("%w: a maintenance cycle is running", ErrConflict)
 	case s.shutdown != nil:
+		s.log.Warn("maintenance requested during shutdown: ignored")
 		return ErrStopped
 	}
 	s.maint = &maintenanceState{began: time.Now(), inst: maintenanceInstance(s.cfg)}
