@@ -227,3 +227,20 @@ command = ["sh", "-c", "(trap 'echo yes > %s; exit 0' TERM; : > %s; while :; do 
 	assert.Equal(t, "yes\n", string(data))
 	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "db"))
 }
+
+func TestHUPDuringShutdownIsLoggedAndIgnored(t *testing.T) {
+	h := start(t, maintained+`
+[tasks.slow]
+command = ["sh", "-c", "trap '' TERM; while :; do sleep 0.01; done"]
+stop_timeout = "2s"
+`)
+	waitIgnoring(t, h.pid("slow", 0), unix.SIGTERM)
+	h.sigs <- signals.Event{Action: signals.Shutdown, Signal: unix.SIGTERM}
+	h.rec.waitFor(t, is(EvShutdownStarted, ""))
+	hup(h)
+	require.Eventually(t, func() bool {
+		return strings.Contains(h.log.String(), "maintenance requested during shutdown: ignored")
+	}, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 0, h.wait())
+	assert.Zero(t, h.rec.count(is(EvMaintenanceStarted, "")))
+}
