@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,9 +76,80 @@ func TestHubCloseGivesUpOnPipesThatNeverEnd(t *testing.T) {
 
 func TestWriterPrefixesWholeLines(t *testing.T) {
 	var b strings.Builder
-	s := NewWriter(&b).Sink("web.1 | ")
-	s.WriteLine([]byte("hello"), true)
+	w := NewWriter(&b, nil)
+	w.Sink("web.1 | ").WriteLine([]byte("hello"), true)
+	w.Close(10 * time.Second)
 	assert.Equal(t, "web.1 | hello\n", b.String())
+}
+
+// stalled is a reader of procmon's stdout that stops reading until let go.
+type stalled struct {
+	mu      sync.Mutex
+	b       bytes.Buffer
+	letGo   chan struct{}
+	blocked chan struct{} // closed at the first write that blocks
+	once    sync.Once
+}
+
+func newStalled() *stalled {
+	return &stalled{letGo: make(chan struct{}), blocked: make(chan struct{})}
+}
+
+func (s *stalled) Write(p []byte) (int, error) {
+	s.once.Do(func() { close(s.blocked) })
+	<-s.letGo
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *stalled) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A reader that stops reading costs lines, counted in the stream, but never
+// blocks the writers: the hub, and procmon's own log.
+func TestWriterNeverBlocksOnAReaderThatStopsReading(t *testing.T) {
+	r := newStalled()
+	w := NewWriter(r, nil)
+	sink := w.Sink("web | ")
+	sink.WriteLine([]byte("first"), true)
+	<-r.blocked // the writer's goroutine holds "first", stuck in the reader
+	line := bytes.Repeat([]byte("x"), 1023)
+	const lines = 2 * maxQueued / 1024 // twice what fits
+	wrote := make(chan struct{})
+	go func() {
+		for range lines {
+			sink.WriteLine(line, true)
+		}
+		close(wrote)
+	}()
+	select {
+	case <-wrote:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write blocked on the stalled reader")
+	}
+	close(r.letGo)
+	w.Close(10 * time.Second)
+	out := r.String()
+	assert.True(t, strings.HasPrefix(out, "web | first\n"))
+	kept := strings.Count(out, "web | x")
+	assert.Greater(t, kept, lines/4, "what fits in the queue is written")
+	assert.Contains(t, out, fmt.Sprintf("procmon: %d lines dropped: this output was not read fast enough\n", lines-kept))
+}
+
+func TestWriterCloseGivesUpOnAStuckReader(t *testing.T) {
+	r := newStalled()
+	w := NewWriter(r, nil)
+	_, _ = w.Write([]byte("never read\n"))
+	<-r.blocked
+	began := time.Now()
+	w.Close(50 * time.Millisecond)
+	assert.Less(t, time.Since(began), 5*time.Second, "procmon exits without a reader that never reads")
+	_, _ = w.Write([]byte("after close\n")) // dropped, no panic
+	close(r.letGo)
 }
 
 func TestRingKeepsTheLastLinesAndFeedsFollowers(t *testing.T) {

@@ -143,8 +143,8 @@ func New(opts Options) (*Supervisor, error) {
 		devNull:      devNull,
 		stdin:        devNull,
 		files:        &outputFiles{byPath: map[string]*sharedFile{}, log: opts.Log},
-		stdout:       output.NewWriter(opts.Stdout),
-		stderr:       output.NewWriter(opts.Stderr),
+		stdout:       output.NewWriter(opts.Stdout, nil),
+		stderr:       output.NewWriter(opts.Stderr, nil),
 		tasks:        map[string]*task{},
 		events:       make(chan any, 4096),
 		done:         make(chan struct{}),
@@ -376,6 +376,11 @@ func (s *Supervisor) closeOutput() {
 		}
 	}
 	s.releases.Wait()
+	// The last lines go out now, unless procmon's stdout is not read: then
+	// procmon exits without them rather than hang.
+	by := time.Now().Add(time.Second)
+	s.stdout.Close(time.Until(by))
+	s.stderr.Close(time.Until(by))
 }
 
 // reopenLogs opens procmon's log file and every task output file anew (SIGUSR2,

@@ -4,20 +4,24 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/procmon/procmon/config"
+	procoutput "github.com/procmon/procmon/output"
 )
 
-// newLogger builds procmon's own logger from [procmon]; logFile is nil when it
-// logs to stderr.
 // logTime has milliseconds: lifecycle events come in bursts, and lines of one
 // second must still be told apart and ordered.
 const logTime = "2006-01-02T15:04:05.000Z07:00"
 
-func newLogger(g config.Global) (*logrus.Logger, *logFile, error) {
-	log := logrus.New()
+// newLogger builds procmon's own logger from [procmon]. It logs to log_file
+// (file, which SIGUSR2 reopens), or else to stderr through a queue: a stderr
+// that is not read must not stall supervision. closeLog writes out what is
+// still queued, giving a stalled stderr a second at most.
+func newLogger(g config.Global) (log *logrus.Logger, file *logFile, closeLog func(), err error) {
+	log = logrus.New()
 	log.SetLevel(g.LogLevel)
 	if g.LogFormat == "json" {
 		log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: logTime})
@@ -25,14 +29,30 @@ func newLogger(g config.Global) (*logrus.Logger, *logFile, error) {
 		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: logTime})
 	}
 	if g.LogFile == "" {
-		return log, nil, nil
+		w := procoutput.NewWriter(os.Stderr, droppedLogLines(log))
+		log.SetOutput(w)
+		return log, nil, func() { w.Close(time.Second) }, nil
 	}
 	f, err := openLogFile(g.LogFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	log.SetOutput(f)
-	return log, f, nil
+	return log, f, func() { f.Close() }, nil
+}
+
+// droppedLogLines renders, in the log's own format, the line that says how
+// many lines a stalled stderr cost.
+func droppedLogLines(log *logrus.Logger) func(int64) []byte {
+	return func(n int64) []byte {
+		e := logrus.NewEntry(log).WithField("dropped", n)
+		e.Time, e.Level, e.Message = time.Now(), logrus.WarnLevel, "log lines dropped: stderr was not read fast enough"
+		line, err := log.Formatter.Format(e)
+		if err != nil {
+			return fmt.Appendf(nil, "procmon: %d log lines dropped\n", n)
+		}
+		return line
+	}
 }
 
 // logFile is procmon's log_file, which SIGUSR2 points at a new file after

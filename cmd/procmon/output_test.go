@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/procmon/procmon/api"
 )
 
 // longOutput writes a line far longer than the 8 KiB pieces procmon reads
@@ -140,4 +142,43 @@ func TestLogsFollowSaysHowManyLinesItLost(t *testing.T) {
 	before, after := got[:mark[0]], got[mark[1]:]
 	assert.Equal(t, flood+1, strings.Count(before, "\n")+lost, "the lines shown and the lines lost make up the flood")
 	assert.Equal(t, "end\n", after, "the mark stands where the lines were lost")
+}
+
+// A stdout and stderr that nobody reads (a terminal paused with ^S, a stuck log
+// driver) cost lines, never supervision: a killed task comes back, the API
+// answers, and SIGTERM ends procmon.
+func TestAStdoutNobodyReadsStallsNothing(t *testing.T) {
+	dir := shortTempDir(t)
+	fifo := filepath.Join(dir, "out")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	reader, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0) // held open, never read
+	require.NoError(t, err)
+	defer reader.Close()
+	stalled, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer stalled.Close()
+
+	sock := filepath.Join(dir, "procmon.sock")
+	cfg := writeConfig(t, fmt.Sprintf(`
+[procmon]
+socket = %q
+shutdown_timeout = "3s"
+
+[tasks.chatty]
+command = ["sh", "-c", "while :; do echo a line that fills the pipe; done"]
+
+[tasks.victim]
+command = ["sleep", "1000"]
+`, sock))
+	cmd := procmon("-c", cfg)
+	cmd.Stdout, cmd.Stderr = stalled, stalled
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { stopProcmon(cmd) })
+	s := &server{cmd: cmd, out: &output{}, sock: sock, config: cfg, client: api.NewClient(sock)}
+	victim := s.waitState(t, "victim", allReady(1))[0].Pid
+	require.NoError(t, syscall.Kill(victim, syscall.SIGKILL))
+	s.waitState(t, "victim", func(is []api.Instance) bool { return len(is) == 1 && is[0].Pid != 0 && is[0].Pid != victim })
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, waitExit(t, cmd, s.out, 10*time.Second), "procmon ends, its last lines unread")
 }

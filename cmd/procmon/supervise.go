@@ -54,14 +54,12 @@ func superviseWith(load func() (*config.Config, error), opts tasks.Options) int 
 // supervise runs the supervisor on a validated configuration; opts may carry
 // the options of single-command mode.
 func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Listener, opts tasks.Options) int {
-	log, logFile, err := newLogger(cfg.Procmon)
+	log, logFile, closeLog, err := newLogger(cfg.Procmon)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procmon: %v\n", err)
 		return 2
 	}
-	if logFile != nil { // closed last: the observers log until they are flushed
-		defer logFile.Close()
-	}
+	defer closeLog() // last: the observers log until they are flushed
 	if dir := cfg.Procmon.ServicesDir; dir != "" {
 		if err := config.ServicesDirProblem(dir); err != nil {
 			log.WithError(err).Error("cannot start")
