@@ -17,8 +17,9 @@ func TestSampleConfigurationRuns(t *testing.T) {
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "store (service)\n  migrate (oneshot)\n    web (service, 2 instances)\n  worker (service)\n")
 
-	// As after an earlier run: the store's ready file is left over.
-	require.NoError(t, os.WriteFile("/tmp/procmon-sample.ready", nil, 0o644))
+	// As after an earlier run: the store's ready file is left over, naming a
+	// process that is gone.
+	require.NoError(t, os.WriteFile("/tmp/procmon-sample.ready", []byte("2147483646\n"), 0o644))
 	cmd := procmon("-c", "../../sample.toml", "-s", t.TempDir()+"/procmon.sock")
 	log := startProcmon(t, cmd)
 	for _, line := range []string{"store | store: up", "web.0 | web 0: serving hello", "web.1 | web 1: serving hello", "worker | worker: tick", "flaky | flaky: started"} {
