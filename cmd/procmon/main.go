@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/procmon/procmon/signals/early"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -35,6 +36,9 @@ func run(argv []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procmon: %v\n%s", err, usage)
 		return 2
+	}
+	if a.command != "run" && a.command != "exec" {
+		early.Release() // only a supervisor reads them: a client dies of them, as any command
 	}
 	if sub, ok := subcommands[a.command]; ok {
 		return sub(a)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -298,4 +299,22 @@ command = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick $i; echo $i > `+c
 		"the task went on writing; procmon said:\n%s", logs)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM), "procmon is still running")
 	assert.Equal(t, 0, waitExit(t, cmd, logs, 10*time.Second))
+}
+
+// As PID 1 only a supervisor holds on to the signals it catches early: a client
+// command (here the shell, as `docker run -it IMAGE shell` starts it) still
+// dies of SIGTERM.
+func TestAsPID1AClientCommandDiesOfSIGTERM(t *testing.T) {
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", os.Args[0], "shell", "-s", "/nonexistent/procmon.sock")
+	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
+	out := startProcmon(t, cmd)
+	_, err = io.WriteString(stdin, "status\n")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "cannot reach procmon") }, 10*time.Second, time.Millisecond,
+		"the shell ran its first command; it said:\n%s", out)
+	require.NoError(t, syscall.Kill(pid1(t, cmd), syscall.SIGTERM))
+	waitExit(t, cmd, out, 10*time.Second)
 }

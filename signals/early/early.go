@@ -44,3 +44,12 @@ func Take() chan os.Signal {
 	taken.Do(func() { got = ch })
 	return got
 }
+
+// Release stops the catch in a process that will not supervise (a control
+// command, the shell): nobody would read what it caught, and a SIGTERM or ^C
+// must end such a command as it ends any other.
+func Release() {
+	if ch := Take(); ch != nil {
+		signal.Stop(ch)
+	}
+}
