@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/procmon/procmon/config"
@@ -59,6 +60,14 @@ func (s *Supervisor) withServices(file *config.Config) *config.Config {
 		_, inFile := file.Tasks[name]
 		return inFile || slices.ContainsFunc(s.services, func(o services.Service) bool { return o.Name == name })
 	}
+	// A file task named like a label of the service ("web.1" beside a file
+	// "web") clashes as much as the other way round; the file's task wins.
+	labelledBy := map[string]string{}
+	for name := range file.Tasks {
+		if base, _, ok := config.SplitLabel(name); ok {
+			labelledBy[base] = name
+		}
+	}
 	for _, svc := range s.services {
 		if _, clash := file.Tasks[svc.Name]; clash {
 			ignored[svc.Name] = "services_dir has a file named like a task of the configuration: the configuration wins"
@@ -66,6 +75,10 @@ func (s *Supervisor) withServices(file *config.Config) *config.Config {
 		}
 		if err := config.LabelClash(svc.Name, isTask); err != nil {
 			ignored[svc.Name] = "services_dir: file ignored: " + err.Error()
+			continue
+		}
+		if task, clash := labelledBy[svc.Name]; clash {
+			ignored[svc.Name] = fmt.Sprintf("services_dir: file ignored: the configuration's task %q reads as one of its instances", task)
 			continue
 		}
 		cfg.Tasks[svc.Name] = config.NewTask(svc.Name, config.Service, file.Procmon, []string{svc.Path})

@@ -90,3 +90,17 @@ func TestServiceNamedLikeAnInstanceLabelIsLeftOut(t *testing.T) {
 	require.NoError(t, h.sup.SetServices(list))
 	assert.Equal(t, 1, strings.Count(h.log.String(), why), "said once while it stays so")
 }
+
+// The other way round: a file whose instances would be labelled like a task of
+// the configuration is left out too.
+func TestServiceWhoseLabelsAConfigurationTaskHasIsLeftOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "web")
+	writeScript(t, path, "exec sleep 1000", 0o755)
+	h := start(t, "[tasks.\"web.1\"]\ncommand = [\"sleep\", \"1000\"]\n")
+	require.NoError(t, h.sup.SetServices([]services.Service{{Name: "web", Path: path, Version: "1"}}))
+	h.pid("web.1", 0)
+	require.Eventually(t, func() bool {
+		return strings.Contains(h.log.String(), `the configuration's task \"web.1\" reads as one of its instances`)
+	}, 10*time.Second, time.Millisecond)
+	assert.Empty(t, h.instance("web", 0).Name)
+}
