@@ -26,7 +26,9 @@ func newLogger(g config.Global) (log *logrus.Logger, file *logFile, closeLog fun
 	if g.LogFormat == "json" {
 		log.SetFormatter(&logrus.JSONFormatter{TimestampFormat: logTime})
 	} else {
-		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: logTime})
+		// Behind the queue logrus cannot see a terminal: it is told, for its colours.
+		toTerminal := g.LogFile == "" && isTerminal(os.Stderr)
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: logTime, ForceColors: toTerminal})
 	}
 	if g.LogFile == "" {
 		w := procoutput.NewWriter(os.Stderr, droppedLogLines(log))

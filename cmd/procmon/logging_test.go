@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -43,4 +45,15 @@ ready = "cache"
 			assert.Regexp(t, `T\d\d:\d\d:\d\d\.\d{3}`, entry.Time, "milliseconds, as in text logs")
 		}
 	}
+}
+
+// On a terminal, procmon's text log keeps logrus's terminal form and colours,
+// though it goes through a queue logrus cannot see through.
+func TestTextLogOnATerminalIsColoured(t *testing.T) {
+	path := writeConfig(t, "[procmon]\nsocket = \"\"\n[tasks.once]\ntype = \"oneshot\"\ncommand = [\"true\"]\n")
+	cmd := exec.Command("script", "-qec", os.Args[0]+" -c "+path, "/dev/null")
+	cmd.Env = append(os.Environ(), "PROCMON_AS_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "\x1b[36mINFO\x1b[0m[", "logrus's coloured level, as on any terminal")
 }
