@@ -145,11 +145,41 @@ func TestWriterCloseGivesUpOnAStuckReader(t *testing.T) {
 	w := NewWriter(r, nil)
 	_, _ = w.Write([]byte("never read\n"))
 	<-r.blocked
+	_, _ = w.Write([]byte("queued\nbehind it\n"))
 	began := time.Now()
-	w.Close(50 * time.Millisecond)
+	assert.EqualValues(t, 3, w.Close(50*time.Millisecond), "the line in the write that hangs, and the two behind it")
 	assert.Less(t, time.Since(began), 5*time.Second, "procmon exits without a reader that never reads")
 	_, _ = w.Write([]byte("after close\n")) // dropped, no panic
 	close(r.letGo)
+}
+
+// slowReader takes every write, a while after it comes: slow on purpose.
+type slowReader struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *slowReader) Write(p []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// A reader that reads, however slowly, gets every line at exit: Close gives up
+// only on one that takes nothing.
+func TestWriterCloseWaitsForASlowReader(t *testing.T) {
+	r := &slowReader{}
+	w := NewWriter(r, nil)
+	line := append(bytes.Repeat([]byte("y"), 99), '\n')
+	const lines = 5000 // 500 KB: eight writes, 160 ms in all
+	for range lines {
+		_, _ = w.Write(line)
+	}
+	assert.Zero(t, w.Close(100*time.Millisecond))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	assert.Equal(t, lines*len(line), r.b.Len())
 }
 
 func TestRingKeepsTheLastLinesAndFeedsFollowers(t *testing.T) {

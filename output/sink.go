@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// maxQueued bounds what a Writer holds for a reader that does not read.
-const maxQueued = 4 << 20
+const (
+	// maxQueued bounds what a Writer holds for a reader that does not read.
+	maxQueued = 4 << 20
+	// chunk bounds one write, so that a slow reader shows progress often.
+	chunk = 64 << 10
+)
 
 // Writer puts whole lines onto one io.Writer shared by many sinks (procmon's
 // stdout, say), so lines of different tasks never interleave. It writes from a
@@ -26,9 +31,11 @@ type Writer struct {
 	dropped int64 // lines, since the last marker
 	closed  bool
 
-	wake    chan struct{}
-	closing chan struct{}
-	done    chan struct{}
+	wake     chan struct{}
+	closing  chan struct{}
+	done     chan struct{}
+	progress atomic.Int64 // when a write last went through, in Unix nanoseconds
+	inFlight atomic.Int64 // lines taken from the queue and not written yet
 }
 
 // NewWriter starts writing to w. marker renders the line that tells how many
@@ -51,7 +58,7 @@ func (x *Writer) Write(p []byte) (int, error) {
 	switch {
 	case x.closed:
 	case len(x.pending)+len(p) > maxQueued:
-		x.dropped += max(int64(bytes.Count(p, []byte{'\n'})), 1)
+		x.dropped += max(lineCount(p), 1)
 	default:
 		x.pending = append(x.pending, p...)
 	}
@@ -88,31 +95,57 @@ func (x *Writer) flush(out []byte) []byte {
 	if dropped > 0 {
 		out = append(out, x.marker(dropped)...)
 	}
-	if len(out) > 0 {
-		_, _ = x.w.Write(out) // a closed terminal or a full disk must not stop supervision
+	x.inFlight.Store(lineCount(out))
+	for rest := out; len(rest) > 0; {
+		n := len(rest)
+		if n > chunk {
+			n = chunk
+			if nl := bytes.LastIndexByte(rest[:n], '\n'); nl >= 0 {
+				n = nl + 1 // whole lines, where there are any
+			}
+		}
+		_, _ = x.w.Write(rest[:n]) // a closed terminal or a full disk must not stop supervision
+		x.progress.Store(time.Now().UnixNano())
+		x.inFlight.Add(-lineCount(rest[:n]))
+		rest = rest[n:]
 	}
-	if cap(out) > 64<<10 {
+	if cap(out) > chunk {
 		return nil
 	}
 	return out[:0]
 }
 
-// Close writes what is queued and stops, waiting at most timeout for a reader
-// that does not read: procmon then exits without it. Later writes are dropped.
-func (x *Writer) Close(timeout time.Duration) {
+// Close writes what is queued and stops. It waits as long as the reader reads,
+// however slowly, but gives up on one that has taken nothing for stall: procmon
+// then exits without it, and abandoned is how many queued lines (at least) it
+// left unwritten. Later writes are dropped.
+func (x *Writer) Close(stall time.Duration) (abandoned int64) {
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()
-		return
+		return 0
 	}
 	x.closed = true
 	x.mu.Unlock()
+	x.progress.Store(time.Now().UnixNano())
 	close(x.closing)
-	select {
-	case <-x.done:
-	case <-time.After(timeout):
+	tick := time.NewTicker(min(stall/4, 100*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-x.done:
+			return 0
+		case <-tick.C:
+			if time.Since(time.Unix(0, x.progress.Load())) >= stall {
+				x.mu.Lock()
+				defer x.mu.Unlock()
+				return lineCount(x.pending) + x.dropped + x.inFlight.Load()
+			}
+		}
 	}
 }
+
+func lineCount(b []byte) int64 { return int64(bytes.Count(b, []byte{'\n'})) }
 
 // Sink returns a sink that writes each line as prefix + line + "\n". A prefix
 // needs whole lines: a piece of a long line, or an unfinished last line, gets

@@ -376,11 +376,13 @@ func (s *Supervisor) closeOutput() {
 		}
 	}
 	s.releases.Wait()
-	// The last lines go out now, unless procmon's stdout is not read: then
-	// procmon exits without them rather than hang.
-	by := time.Now().Add(time.Second)
-	s.stdout.Close(time.Until(by))
-	s.stderr.Close(time.Until(by))
+	// The last lines go out now, however slowly they are read; a stream nobody
+	// reads for a second is left behind rather than hang procmon.
+	for name, w := range map[string]*output.Writer{"stdout": s.stdout, "stderr": s.stderr} {
+		if n := w.Close(time.Second); n > 0 {
+			s.log.WithField("lines", n).Warn("procmon's " + name + " is not read: lines left unwritten at exit")
+		}
+	}
 }
 
 // reopenLogs opens procmon's log file and every task output file anew (SIGUSR2,
