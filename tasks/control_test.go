@@ -277,6 +277,7 @@ command = ["sh", "-c", "if [ $PROCMON_INSTANCE = 2 ]; then trap '' TERM; fi; whi
 stop_timeout = "2s"
 `)
 	h.rec.waitN(t, 3, 10*time.Second, is(EvTaskReady, "pool"))
+	waitIgnoring(t, h.pid("pool", 2), unix.SIGTERM)
 	require.NoError(t, h.sup.Scale("pool", 1))
 	require.Eventually(t, func() bool {
 		st := h.sup.Status()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 func TestParseLoadReadings(t *testing.T) {
@@ -87,11 +88,14 @@ command = ["sleep", "1000"]
 func TestLoadPausesARunningOneshot(t *testing.T) {
 	var load atomic.Value
 	load.Store(0.5)
+	// The oneshot waits on a FIFO, in open(2): a process that forks (a shell
+	// loop) may be caught stopped in vfork, where it shows D rather than T.
 	gate := filepath.Join(t.TempDir(), "gate")
+	require.NoError(t, unix.Mkfifo(gate, 0o600))
 	h := startConfig(t, loadConfig(t, `
 [tasks.backup]
 type = "oneshot"
-command = ["sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.01; done", "`+gate+`"]
+command = ["sh", "-c", "read line < \"$0\"", "`+gate+`"]
 load_high = 4
 
 [tasks.after]
@@ -104,10 +108,11 @@ command = ["sleep", "1000"]
 	pid := h.pid("backup", 0)
 	load.Store(6.0)
 	h.waitState("backup", 0, Paused)
-	require.Eventually(t, func() bool { return processState(pid) == "T" }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return processState(pid) == "T" }, 10*time.Second, time.Millisecond, "state %q", processState(pid))
 	assert.False(t, h.instance("backup", 0).Ready, "a paused oneshot has not completed")
-	require.NoError(t, os.WriteFile(gate, nil, 0o644))
 	load.Store(1.0)
+	h.waitState("backup", 0, Starting)
+	require.NoError(t, os.WriteFile(gate, []byte("done\n"), 0o600)) // opens once the oneshot reads
 	h.rec.waitFor(t, is(EvTaskReady, "after"))
 	events, _ := h.rec.snapshot()
 	assert.Less(t, indexOf(t, events, EvTaskExited, "backup", pid), indexOf(t, events, EvTaskStarted, "after", 0),
