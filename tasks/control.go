@@ -25,9 +25,8 @@ var (
 func (s *Supervisor) onTask(name string, fn func(t *task) error) error {
 	var err error
 	if !s.Do(func() {
-		t, ok := s.tasks[name]
-		if !ok {
-			err = s.unknownTask(name)
+		var t *task
+		if t, err = s.lookupTask(name); err != nil {
 			return
 		}
 		if s.shutdown != nil {
@@ -318,11 +317,15 @@ func (t *task) rings() []*output.Ring {
 	return rings
 }
 
-// unknownTask says that name is no task, and, when it is an instance's label
-// (as status and output prefixes show them), which task to name instead.
-func (s *Supervisor) unknownTask(name string) error {
-	if base, n, ok := config.SplitLabel(name); ok && s.tasks[base] != nil {
-		return fmt.Errorf("%w %q: it is instance %s of task %q, and commands take a task's name", ErrUnknownTask, name, n, base)
+// lookupTask finds the task of that name. When there is none, the error says
+// so, and when name is an instance's label (as status and output prefixes show
+// them), which task to name instead.
+func (s *Supervisor) lookupTask(name string) (*task, error) {
+	if t, ok := s.tasks[name]; ok {
+		return t, nil
 	}
-	return fmt.Errorf("%w %q", ErrUnknownTask, name)
+	if base, n, ok := config.SplitLabel(name); ok && s.tasks[base] != nil {
+		return nil, fmt.Errorf("%w %q: it is instance %s of task %q, and commands take a task's name", ErrUnknownTask, name, n, base)
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnknownTask, name)
 }

@@ -143,6 +143,10 @@ func (s *Supervisor) buildMonitors(i *instance, names []string) ([]namedMonitor,
 	return out, nil
 }
 
+// givesEnv tells a monitor that puts variables into the process's environment
+// (a notify socket): it must live as long as the process.
+func givesEnv(nm namedMonitor) bool { return len(monitors.Environ(nm.m)) > 0 }
+
 func closeMonitors(ms []namedMonitor) {
 	for _, nm := range ms {
 		monitors.Close(nm.m)
@@ -157,7 +161,7 @@ func (s *Supervisor) runMonitors(ms []namedMonitor, target monitors.Target, ev m
 	ctx, cancel := context.WithCancel(context.Background())
 	for _, nm := range ms {
 		go func(nm namedMonitor) {
-			if len(monitors.Environ(nm.m)) == 0 {
+			if !givesEnv(nm) {
 				defer monitors.Close(nm.m)
 			}
 			nm.m.Run(ctx, target, func(err error) {
@@ -200,7 +204,7 @@ func (s *Supervisor) startReadiness(r *run) {
 	r.monitors = s.runMonitors(r.readyMonitors, monitors.Target{Mode: monitors.Polling, Pgid: r.pid},
 		monitorEvent{kind: kindReady, run: r})
 	for _, nm := range r.readyMonitors {
-		if len(monitors.Environ(nm.m)) > 0 {
+		if givesEnv(nm) {
 			r.envMonitors = append(r.envMonitors, nm)
 		}
 	}

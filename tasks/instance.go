@@ -111,6 +111,9 @@ type run struct {
 	// envMonitors are those of them that put variables into the environment;
 	// they stay open until the run is gone.
 	envMonitors []namedMonitor
+	// gone, when set, is what follows the end of a run that belongs to no task
+	// (the maintenance command's), in place of its instance's bookkeeping.
+	gone func()
 }
 
 func (r *run) stopRequested() bool { return r.cause != causeNone }

@@ -67,6 +67,7 @@ func (s *Supervisor) stepMaintenance() {
 		return
 	}
 	r := &run{inst: m.inst}
+	r.gone = func() { s.finishMaintenance(r.exit.Code(), "") } // once its leftovers are gone too
 	cmd, err := s.command(m.inst, r, nil)
 	if err == nil {
 		r.pid, r.started, err = s.start(cmd, r)

@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/services"
@@ -56,10 +55,14 @@ func (s *Supervisor) withServices(file *config.Config) *config.Config {
 		cfg.Tasks[name] = t
 		parents[name] = t.Parents
 	}
-	isTask := func(name string) bool {
-		_, inFile := file.Tasks[name]
-		return inFile || slices.ContainsFunc(s.services, func(o services.Service) bool { return o.Name == name })
+	names := make(map[string]bool, len(file.Tasks)+len(s.services))
+	for name := range file.Tasks {
+		names[name] = true
 	}
+	for _, svc := range s.services {
+		names[svc.Name] = true
+	}
+	isTask := func(name string) bool { return names[name] }
 	// A file task named like a label of the service ("web.1" beside a file
 	// "web") clashes as much as the other way round; the file's task wins.
 	labelledBy := map[string]string{}

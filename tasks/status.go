@@ -77,9 +77,8 @@ func (s *Supervisor) TaskStatus(name string) ([]InstanceStatus, error) {
 	var out []InstanceStatus
 	var err error
 	if !s.Do(func() {
-		t, ok := s.tasks[name]
-		if !ok {
-			err = s.unknownTask(name)
+		var t *task
+		if t, err = s.lookupTask(name); err != nil {
 			return
 		}
 		for _, i := range t.instances {

@@ -178,8 +178,8 @@ func (s *Supervisor) runGone(r *run) {
 		r.killTimer.Stop()
 	}
 	i.run = nil
-	if m := s.maint; m != nil && r == m.run {
-		s.finishMaintenance(r.exit.Code(), "")
+	if r.gone != nil {
+		r.gone()
 		return
 	}
 	if i.removed {

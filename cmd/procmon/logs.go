@@ -77,23 +77,22 @@ const recheckEvery = 500 * time.Millisecond
 // prefixer tells the lines of a task with several instances apart by the
 // prefix procmon's own output gives them (LABEL |). During a follow, a scale
 // changes the number of instances, so it asks the server again at once when a
-// line comes from an instance it has not seen, and now and then otherwise.
+// line comes from an instance it does not know, and now and then otherwise.
 type prefixer struct {
-	ctx       context.Context
-	client    *api.Client
-	name      string
-	follow    bool
-	instances int
-	// seen holds the labels the server listed (true) and those of lines from
-	// instances it did not list (false, such as one scaled away that still
-	// writes as it stops), so that those do not cost a request a line.
-	seen    map[string]bool
+	ctx    context.Context
+	client *api.Client
+	name   string
+	follow bool
+	listed int // instances the server listed last
+	// known are the labels listed then, and those heard since (one scaled away
+	// still writes as it stops): lines of theirs cost no request each.
+	known   map[string]bool
 	checked time.Time
 }
 
 // newPrefixer also rejects an unknown task before any streaming starts.
 func newPrefixer(ctx context.Context, c *api.Client, name string, follow bool) (*prefixer, error) {
-	p := &prefixer{ctx: ctx, client: c, name: name, follow: follow, seen: map[string]bool{}}
+	p := &prefixer{ctx: ctx, client: c, name: name, follow: follow}
 	return p, p.recheck()
 }
 
@@ -103,37 +102,24 @@ func (p *prefixer) recheck() error {
 	if err != nil {
 		return err
 	}
-	p.instances = len(instances)
-	p.seen = map[string]bool{}
+	p.listed, p.known = len(instances), map[string]bool{}
 	for _, st := range instances {
-		p.seen[st.Label] = true
+		p.known[st.Label] = true
 	}
 	return nil
 }
 
 func (p *prefixer) prefix(l api.Line) string {
-	if _, seen := p.seen[l.Label]; p.follow && (!seen || time.Since(p.checked) >= recheckEvery) {
-		p.learn(l.Label)
+	if p.follow && (!p.known[l.Label] || time.Since(p.checked) >= recheckEvery) {
+		if err := p.recheck(); err != nil && !p.known[l.Label] {
+			// The stream ends by itself if the server went away; until then the
+			// line's own instance is surely there.
+			p.listed++
+		}
+		p.known[l.Label] = true
 	}
-	if p.instances > 1 {
+	if p.listed > 1 {
 		return l.Label + " | "
 	}
 	return ""
-}
-
-// learn asks the server about the instances again, for a line of label.
-func (p *prefixer) learn(label string) {
-	_, seen := p.seen[label]
-	if err := p.recheck(); err != nil {
-		// The stream ends by itself if the server went away; until then the
-		// line's own instance is surely there.
-		if !seen {
-			p.seen[label] = true
-			p.instances++
-		}
-		return
-	}
-	if _, listed := p.seen[label]; !listed {
-		p.seen[label] = false
-	}
 }
