@@ -44,7 +44,7 @@ func runCommand(ctx context.Context, argv []string, start signals.StartFunc, p *
 	cmd.Stdin, cmd.Stderr = r, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	exited := make(chan signals.Exit, 1)
-	pid, _, err := start(cmd, func(x signals.Exit) { exited <- x })
+	started, err := start(cmd, func(x signals.Exit) { exited <- x })
 	r.Close()
 	if err != nil {
 		w.Close()
@@ -63,7 +63,7 @@ func runCommand(ctx context.Context, argv []string, start signals.StartFunc, p *
 		return nil
 	case <-ctx.Done():
 		// Not reaped yet, so the group id is still the command's own.
-		signals.SignalGroup(pid, unix.SIGKILL)
+		signals.SignalGroup(started.Pid, unix.SIGKILL)
 		<-exited
 		return fmt.Errorf("exec %s: killed: %w", argv[0], ctx.Err())
 	}

@@ -27,7 +27,7 @@ func previousRun(t *testing.T, pids ...int) string {
 	require.NoError(t, err)
 	j.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
 	for n, pid := range pids {
-		j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "task" + strconv.Itoa(n), Pid: pid})
+		j.Observe(startedEvent(t, "task"+strconv.Itoa(n), pid))
 	}
 	require.NoError(t, j.Close())
 	return path
@@ -111,7 +111,7 @@ func TestCleanupLeavesAPidNowHeldByAnotherProcess(t *testing.T) {
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "journal")
 	// The recorded process started earlier: this one only got its pid later.
-	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid}, StartTime: st.Start - 1, BootID: bootID()})
+	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid, StartTime: st.Start - 1}, BootID: bootID()})
 	log, _ := quietLog()
 
 	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))
@@ -125,7 +125,7 @@ func TestCleanupLeavesTasksThatExitedAndOtherBoots(t *testing.T) {
 	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskExited, Task: "task0", Pid: exited.pid}})
 	st, err := signals.ReadProcStat(otherBoot.pid)
 	require.NoError(t, err)
-	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Pid: otherBoot.pid}, StartTime: st.Start, BootID: "another-boot"})
+	appendRecord(t, path, record{Event: tasks.Event{Type: tasks.EvTaskStarted, Pid: otherBoot.pid, StartTime: st.Start}, BootID: "another-boot"})
 	log, _ := quietLog()
 
 	require.NoError(t, Cleanup(path, term(50*time.Millisecond), log))
@@ -155,7 +155,7 @@ func TestCleanupFindsATaskStartedManyRotationsAgo(t *testing.T) {
 	log, _ := quietLog()
 	j, err := Open(path, log, MaxSize(500))
 	require.NoError(t, err)
-	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "old", Pid: p.pid})
+	j.Observe(startedEvent(t, "old", p.pid))
 	for n := 0; n < 100; n++ { // several rotations: the original line is long gone
 		j.Observe(tasks.Event{Type: tasks.EvTaskReady, Task: "other"})
 	}

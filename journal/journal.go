@@ -12,7 +12,6 @@ import (
 
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/output"
-	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -33,17 +32,16 @@ var journalTypes = func() map[string]bool {
 }()
 
 // record is one journal line: the event, with what only the journal needs.
-// StartTime and BootID let the next run tell a task process from an unrelated
-// one that was given the same pid later.
+// The event's StartTime and the BootID let the next run tell a task process
+// from an unrelated one that was given the same pid later.
 type record struct {
 	tasks.Event
 	// Instance shadows the event's, so that procmon's own events, which belong
 	// to no instance, have none.
-	Instance  *int   `json:"instance,omitempty"`
-	StartTime uint64 `json:"start_time,omitempty"`
-	BootID    string `json:"boot_id,omitempty"`
-	File      string `json:"file,omitempty"`    // journal_rotated: where the older lines went
-	Carried   bool   `json:"carried,omitempty"` // a task_started repeated by a rotation
+	Instance *int   `json:"instance,omitempty"`
+	BootID   string `json:"boot_id,omitempty"`
+	File     string `json:"file,omitempty"`    // journal_rotated: where the older lines went
+	Carried  bool   `json:"carried,omitempty"` // a task_started repeated by a rotation
 }
 
 // Option adjusts a Journal at Open.
@@ -134,11 +132,8 @@ func (j *Journal) record(ev tasks.Event) record {
 		instance := ev.Instance
 		rec.Instance = &instance
 	}
-	if ev.Type == tasks.EvTaskStarted && ev.Pid > 0 {
-		// Read now, while the process is surely ours: it is what Cleanup compares.
-		if st, err := signals.ReadProcStat(ev.Pid); err == nil {
-			rec.StartTime, rec.BootID = st.Start, j.bootID
-		}
+	if ev.StartTime != 0 {
+		rec.BootID = j.bootID
 	}
 	return rec
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/procmon/procmon/signals"
 	"github.com/procmon/procmon/tasks"
 )
 
@@ -64,7 +63,7 @@ func TestObserveWritesJournalTypesAsJSONLines(t *testing.T) {
 	code := 3
 	for _, ev := range []tasks.Event{
 		{Time: at, Type: tasks.EvProcmonStarted},
-		{Time: at, Type: tasks.EvTaskStarted, Task: "web", Instance: 1, Pid: os.Getpid()},
+		{Time: at, Type: tasks.EvTaskStarted, Task: "web", Instance: 1, Pid: 4242, StartTime: 913377},
 		{Time: at, Type: tasks.EvOrphanReaped, Pid: 99}, // log-only: not journaled
 		{Time: at, Type: tasks.EvMonitorFailed, Task: "web", Instance: 1, Monitor: "http", Error: "503"},
 		{Time: at, Type: tasks.EvTaskExited, Task: "web", Instance: 1, Pid: 77, ExitCode: &code},
@@ -83,10 +82,9 @@ func TestObserveWritesJournalTypesAsJSONLines(t *testing.T) {
 	started := lines[1]
 	assert.Equal(t, "web", started["task"])
 	assert.EqualValues(t, 1, started["instance"])
-	assert.EqualValues(t, os.Getpid(), started["pid"])
-	st, err := signals.ReadProcStat(os.Getpid())
-	require.NoError(t, err)
-	assert.EqualValues(t, st.Start, started["start_time"]) // JSON numbers decode as float64
+	assert.EqualValues(t, 4242, started["pid"])
+	assert.EqualValues(t, 913377, started["start_time"]) // JSON numbers decode as float64
+	assert.Equal(t, bootID(), started["boot_id"])
 	assert.Equal(t, map[string]any{"time": "2025-01-02T03:04:05Z", "type": "monitor_failed", "task": "web",
 		"instance": float64(1), "monitor": "http", "error": "503"}, lines[2])
 	assert.EqualValues(t, 3, lines[3]["exit_code"])
@@ -101,7 +99,7 @@ func TestJournalRotatesAtItsSizeLimitAndKeepsItsLock(t *testing.T) {
 	j, err := Open(path, log, MaxSize(1000))
 	require.NoError(t, err)
 	defer j.Close()
-	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "long", Pid: os.Getpid()})
+	j.Observe(startedEvent(t, "long", os.Getpid()))
 	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "short", Pid: 2})
 	j.Observe(tasks.Event{Type: tasks.EvTaskExited, Task: "short", Pid: 2})
 	for n := 0; n < 60; n++ {
@@ -160,7 +158,7 @@ func TestAWriteCutShortIsCutOffSoTheNextRecordIsReadable(t *testing.T) {
 	defer j.Close()
 	j.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
 	writeCutShort(t, j, path, tasks.Event{Type: tasks.EvTaskReady, Task: "db"})
-	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "web", Pid: os.Getpid()})
+	j.Observe(startedEvent(t, "web", os.Getpid()))
 
 	lines := readLines(t, path) // every line is JSON
 	require.Len(t, lines, 2)
@@ -218,7 +216,7 @@ func TestAWriteCutShortThatCannotBeCutOffEndsBeforeTheNextRecord(t *testing.T) {
 	j.Observe(tasks.Event{Type: tasks.EvProcmonStarted})
 	setAppendOnly(t, path)
 	writeCutShort(t, j, path, tasks.Event{Type: tasks.EvTaskReady, Task: "db"})
-	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "web", Pid: os.Getpid()})
+	j.Observe(startedEvent(t, "web", os.Getpid()))
 
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)

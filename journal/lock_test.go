@@ -7,8 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/procmon/procmon/tasks"
 )
 
 // A second procmon opens the journal just before the first rotates it: the file
@@ -21,7 +19,7 @@ func TestOpenRefusesASecondProcmonWhoseFileWasRotatedAwayBeforeItsLock(t *testin
 	j, err := Open(path, log)
 	require.NoError(t, err)
 	defer j.Close()
-	j.Observe(tasks.Event{Type: tasks.EvTaskStarted, Task: "web", Pid: os.Getpid()})
+	j.Observe(startedEvent(t, "web", os.Getpid()))
 
 	opens := 0
 	_, err = lockCurrent(path, func() (*os.File, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/procmon/procmon/signals"
+	"github.com/procmon/procmon/tasks"
 )
 
 // reaper is the test binary's single wait(2) caller, as procmon's is.
@@ -29,6 +30,15 @@ func quietLog() (logrus.FieldLogger, *logtest.Hook) {
 	return l, hook
 }
 
+// startedEvent is pid's task_started as the supervisor emits it, with the start
+// time the reaper read.
+func startedEvent(t *testing.T, task string, pid int) tasks.Event {
+	t.Helper()
+	st, err := signals.ReadProcStat(pid)
+	require.NoError(t, err)
+	return tasks.Event{Type: tasks.EvTaskStarted, Task: task, Pid: pid, StartTime: st.Start}
+}
+
 // proc is a process started as a group leader, standing in for a task of a
 // previous procmon run.
 type proc struct {
@@ -41,9 +51,9 @@ func startProc(t *testing.T, argv ...string) *proc {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &proc{exited: make(chan signals.Exit, 1)}
-	pid, _, err := reaper.Start(cmd, func(x signals.Exit) { p.exited <- x })
+	started, err := reaper.Start(cmd, func(x signals.Exit) { p.exited <- x })
 	require.NoError(t, err)
-	p.pid = pid
+	p.pid = started.Pid
 	t.Cleanup(func() {
 		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 		select {

@@ -29,7 +29,7 @@ func execCheckOf(t *testing.T, deps Deps, argv ...string) checker {
 // recordGroups starts processes through the reaper and sends the process group of
 // each one (its pid, as it uses Setpgid) on groups when it exits.
 func recordGroups(groups chan<- int) signals.StartFunc {
-	return func(cmd *exec.Cmd, onExit func(signals.Exit)) (int, time.Time, error) {
+	return func(cmd *exec.Cmd, onExit func(signals.Exit)) (signals.Started, error) {
 		return reaper.Start(cmd, func(x signals.Exit) {
 			groups <- x.Pid
 			onExit(x)

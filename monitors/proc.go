@@ -18,6 +18,6 @@ func startGroup(start signals.StartFunc, cmd *exec.Cmd, onExit func(signals.Exit
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
-	pid, _, err := start(cmd, onExit)
-	return pid, err
+	started, err := start(cmd, onExit)
+	return started.Pid, err
 }

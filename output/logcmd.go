@@ -109,8 +109,9 @@ func (c *LogCommand) spawn() (*logger, error) {
 	// Pdeathsig: the logger must not outlive procmon (SPEC 3.7); it also gets EOF.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	l := &logger{stdin: w, exited: make(chan signals.Exit, 1), started: time.Now()}
-	l.pid, _, err = c.start(cmd, func(x signals.Exit) { l.exited <- x })
+	started, err := c.start(cmd, func(x signals.Exit) { l.exited <- x })
 	r.Close() // the logger holds its own copy
+	l.pid = started.Pid
 	if err != nil {
 		w.Close()
 		return nil, err

@@ -14,7 +14,8 @@ func TestGroupSignalsReachTheWholeGroupAndRefuseZeroAndOne(t *testing.T) {
 	cmd := exec.Command("sh", "-c", "sleep 1000 & wait")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	exited := make(chan Exit, 1)
-	pid, _, err := reaper.Start(cmd, func(e Exit) { exited <- e })
+	started, err := reaper.Start(cmd, func(e Exit) { exited <- e })
+	pid := started.Pid
 	require.NoError(t, err)
 	require.True(t, GroupAlive(pid))
 	SignalGroup(pid, syscall.SIGKILL)

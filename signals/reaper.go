@@ -86,32 +86,45 @@ func (r *Reaper) SetOrphanHandler(fn func(Exit)) {
 	r.onOrphan = fn
 }
 
+// Started is a process that Start started.
+type Started struct {
+	Pid int
+	At  time.Time // when its exec was done
+	// Ticks is its start time (/proc/PID/stat field 22), read while it cannot
+	// have been reaped: with Pid, it names this process and no later holder of
+	// the pid. 0 when /proc could not tell.
+	Ticks uint64
+}
+
 // StartFunc is the signature of Start, for the packages that start processes
 // through the reaper.
-type StartFunc = func(cmd *exec.Cmd, onExit func(Exit)) (pid int, started time.Time, err error)
+type StartFunc = func(cmd *exec.Cmd, onExit func(Exit)) (Started, error)
 
-// Start starts cmd, returns its pid and when its exec was done, and arranges for
-// onExit to be called exactly once, from the reaping goroutine, when the process
-// exits. The start time is taken before the process can be reaped, so it is never
-// later than its Exit's Time. cmd must never be waited for, and its Process is
-// released at once: the pidfd os/exec keeps would be one more descriptor that
-// every later fork copies and every exec closes, and procmon signals by pid (or
-// process group) and reaps with wait4 anyway.
-func (r *Reaper) Start(cmd *exec.Cmd, onExit func(Exit)) (pid int, started time.Time, err error) {
+// Start starts cmd and arranges for onExit to be called exactly once, from the
+// reaping goroutine, when the process exits. What it returns is read before the
+// process can be reaped: the start time is never later than its Exit's Time, and
+// the pid still holds this process. cmd must never be waited for, and its
+// Process is released at once: the pidfd os/exec keeps would be one more
+// descriptor that every later fork copies and every exec closes, and procmon
+// signals by pid (or process group) and reaps with wait4 anyway.
+func (r *Reaper) Start(cmd *exec.Cmd, onExit func(Exit)) (Started, error) {
 	if !plainFile(cmd.Stdin) || !plainFile(cmd.Stdout) || !plainFile(cmd.Stderr) {
-		return 0, time.Time{}, ErrUnsupportedIO
+		return Started{}, ErrUnsupportedIO
 	}
 	r.forks.RLock()
 	defer r.forks.RUnlock()
 	if err := cmd.Start(); err != nil {
-		return 0, time.Time{}, err
+		return Started{}, err
 	}
-	started, pid = time.Now(), cmd.Process.Pid
+	started := Started{Pid: cmd.Process.Pid, At: time.Now()}
 	_ = cmd.Process.Release()
+	if st, err := ReadProcStat(started.Pid); err == nil {
+		started.Ticks = st.Start
+	}
 	r.mu.Lock()
-	r.waiting[pid] = onExit
+	r.waiting[started.Pid] = onExit
 	r.mu.Unlock()
-	return pid, started, nil
+	return started, nil
 }
 
 func plainFile(v any) bool {

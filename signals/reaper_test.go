@@ -51,7 +51,7 @@ func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < n/6; i++ {
 				cmd := exec.Command("sh", "-c", "exit 3")
-				pid, at, err := reaper.Start(cmd, func(e Exit) {
+				s, err := reaper.Start(cmd, func(e Exit) {
 					mu.Lock()
 					seen[e.Pid]++
 					reaped[e.Pid] = e.Time
@@ -62,8 +62,11 @@ func TestEveryExitArrivesExactlyOnce(t *testing.T) {
 					}
 				})
 				require.NoError(t, err)
+				// The start time is read before the process can be reaped,
+				// however soon it exits.
+				assert.NotZero(t, s.Ticks, "start time of pid %d", s.Pid)
 				mu.Lock()
-				started[pid] = at
+				started[s.Pid] = s.At
 				mu.Unlock()
 			}
 		}()
@@ -92,7 +95,7 @@ func orphan(t *testing.T, duration string) int {
 	require.NoError(t, err)
 	cmd.Stdout = w
 	exited := make(chan Exit, 1)
-	_, _, err = reaper.Start(cmd, func(e Exit) { exited <- e })
+	_, err = reaper.Start(cmd, func(e Exit) { exited <- e })
 	require.NoError(t, err)
 	w.Close()
 	var pid int
@@ -121,14 +124,15 @@ func TestOrphansGoToTheOrphanCallback(t *testing.T) {
 func TestStartRefusesStreamsOnlyCmdWaitCouldFlush(t *testing.T) {
 	cmd := exec.Command("true")
 	cmd.Stdout = &bytes.Buffer{}
-	_, _, err := reaper.Start(cmd, func(Exit) {})
+	_, err := reaper.Start(cmd, func(Exit) {})
 	assert.ErrorIs(t, err, ErrUnsupportedIO)
 }
 
 func TestExitCodeOfASignalIsShellStyle(t *testing.T) {
 	cmd := exec.Command("sleep", "1000")
 	exited := make(chan Exit, 1)
-	pid, _, err := reaper.Start(cmd, func(e Exit) { exited <- e })
+	started, err := reaper.Start(cmd, func(e Exit) { exited <- e })
+	pid := started.Pid
 	require.NoError(t, err)
 	require.NoError(t, unix.Kill(pid, unix.SIGKILL))
 	e := <-exited
@@ -139,8 +143,9 @@ func TestExitCodeOfASignalIsShellStyle(t *testing.T) {
 }
 
 func TestAdoptedListsOnlyProcessesProcmonDidNotStart(t *testing.T) {
-	pid, _, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
+	started, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
 	require.NoError(t, err)
+	pid := started.Pid
 	defer unix.Kill(pid, unix.SIGKILL)
 
 	daemon := orphan(t, "1000")
@@ -168,9 +173,9 @@ func TestStartKeepsNoDescriptorOfTheProcess(t *testing.T) {
 	before := pidfds()
 	var pids []int
 	for range 20 {
-		pid, _, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
+		started, err := reaper.Start(exec.Command("sleep", "1000"), func(Exit) {})
 		require.NoError(t, err)
-		pids = append(pids, pid)
+		pids = append(pids, started.Pid)
 	}
 	defer func() {
 		for _, pid := range pids {
@@ -195,7 +200,7 @@ func TestReapingGoesOnWhileSignalActionsWait(t *testing.T) {
 		}
 	}()
 	exited := make(chan Exit, 1)
-	_, _, err := reaper.Start(exec.Command("true"), func(e Exit) { exited <- e })
+	_, err := reaper.Start(exec.Command("true"), func(e Exit) { exited <- e })
 	require.NoError(t, err)
 	select {
 	case <-exited:

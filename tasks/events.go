@@ -41,6 +41,10 @@ type Event struct {
 	Monitor  string    `json:"monitor,omitempty"`
 	Tasks    []string  `json:"tasks,omitempty"`
 	Delay    string    `json:"delay,omitempty"`
+	// StartTime is a started process's start time in clock ticks after boot
+	// (/proc/PID/stat field 22): with Pid, it tells this process from a later
+	// holder of the pid.
+	StartTime uint64 `json:"start_time,omitempty"`
 }
 
 // Observer receives every event on the supervisor goroutine, the journal types

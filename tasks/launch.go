@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/signals"
@@ -20,11 +19,10 @@ const spawnWorkers = 4
 
 // launching is one spawn of a batch, from its preparation to its outcome.
 type launching struct {
-	run *run
-	cmd *exec.Cmd
-	err error
-	pid int
-	at  time.Time // when its exec was done
+	run     *run
+	cmd     *exec.Cmd
+	err     error
+	started signals.Started
 }
 
 // launch starts a process for every instance of batch. All that touches the
@@ -81,7 +79,7 @@ func (f *forker) fork(l *launching) {
 
 func (f *forker) do(l *launching) {
 	r := l.run
-	l.pid, l.at, l.err = f.s.start(l.cmd, r)
+	l.started, l.err = f.s.start(l.cmd, r)
 	// The child holds its own copies; procmon's must go for the pipes to end with the run.
 	closeFiles(r.pipeEnds...)
 }
@@ -118,7 +116,7 @@ func lookPath(name string, seen map[string]lookup) (string, error) {
 
 // start starts cmd through the reaper; the exit comes back to the supervisor as
 // r's. It may run on any goroutine.
-func (s *Supervisor) start(cmd *exec.Cmd, r *run) (int, time.Time, error) {
+func (s *Supervisor) start(cmd *exec.Cmd, r *run) (signals.Started, error) {
 	return s.reaper.Start(cmd, func(e signals.Exit) { s.post(exitEvent{r, e}) })
 }
 
@@ -162,11 +160,11 @@ func (s *Supervisor) launched(l *launching) {
 		return
 	}
 	t := i.task.cfg
-	r.pid, r.started = l.pid, l.at
+	r.pid, r.started = l.started.Pid, l.started.At
 	i.run = r
 	s.setState(i, Starting)
 	ev := i.event(EvTaskStarted)
-	ev.Time = r.started
+	ev.Time, ev.StartTime = r.started, l.started.Ticks
 	s.emit(ev)
 	if t.MaxRuntime > 0 {
 		r.timers = append(r.timers, s.after(t.MaxRuntime, timerEvent{kind: timerMaxRuntime, run: r}))

@@ -70,7 +70,9 @@ func (s *Supervisor) stepMaintenance() {
 	r.gone = func() { s.finishMaintenance(r.exit.Code(), "") } // once its leftovers are gone too
 	cmd, err := s.command(m.inst, r, nil)
 	if err == nil {
-		r.pid, r.started, err = s.start(cmd, r)
+		var started signals.Started
+		started, err = s.start(cmd, r)
+		r.pid, r.started = started.Pid, started.At
 		closeFiles(r.pipeEnds...)
 	}
 	if err != nil {

@@ -235,3 +235,21 @@ start_retries = 0
 	failed := h.rec.waitFor(t, is(EvStartFailed, "d"))
 	assert.Contains(t, failed.Error, "dir /nonexistent/dir: ")
 }
+
+func TestStartedEventsCarryTheProcessStartTime(t *testing.T) {
+	h := start(t, `
+[tasks.live]
+command = ["sleep", "1000"]
+
+[tasks.brief]
+type = "oneshot"
+command = ["true"]
+`)
+	live := h.rec.waitN(t, 1, 10*time.Second, is(EvTaskStarted, "live"))[0]
+	st, err := signals.ReadProcStat(live.Pid)
+	require.NoError(t, err)
+	assert.Equal(t, st.Start, live.StartTime, "what /proc says of the running process")
+	h.rec.waitN(t, 1, 10*time.Second, is(EvTaskExited, "brief"))
+	brief := h.rec.waitN(t, 1, time.Second, is(EvTaskStarted, "brief"))[0]
+	assert.NotZero(t, brief.StartTime, "read before the process could be reaped, however soon it exited")
+}
