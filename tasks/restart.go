@@ -12,8 +12,12 @@ import (
 // (SPEC 3.3). The run may still be draining; no new spawn happens before it is gone.
 func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 	t := i.task.cfg
-	if t.Type == config.Service && r.becameRdy && e.Time.Sub(r.started) >= t.StartTime {
-		i.failedStarts = 0 // it outlived start_time: whatever ended it, no streak of failed starts goes on
+	// A ready run that outlived start_time, or that max_runtime cut short by
+	// design, started well: whatever ended it, no streak of failed starts goes on.
+	startedWell := t.Type == config.Service && r.becameRdy &&
+		(e.Time.Sub(r.started) >= t.StartTime || r.cause == causeMaxRuntime)
+	if startedWell {
+		i.failedStarts = 0
 	}
 	if r.cause == causeTree {
 		if i.enabled && !s.holding() {
@@ -39,9 +43,7 @@ func (s *Supervisor) decide(i *instance, r *run, e signals.Exit) {
 		s.endedForGood(i)
 		return
 	}
-	failedStart := t.Type == config.Oneshot || !r.becameRdy || r.cause == causeReadyTimeout ||
-		e.Time.Sub(r.started) < t.StartTime
-	if failedStart {
+	if t.Type == config.Oneshot || r.cause == causeReadyTimeout || !startedWell {
 		s.failedStart(i, exitReason(r, e))
 		return
 	}
@@ -133,9 +135,9 @@ func (s *Supervisor) endedForGood(i *instance) {
 	if !i.task.cfg.Critical || s.shutdown != nil {
 		return
 	}
-	code := 1
-	if i.state != Fatal && i.lastExit != nil {
-		code = i.lastExit.Code() // 128+N when signal N ended it, as a shell says
+	code := 1 // fatal, or killed (SPEC 3.6)
+	if e := i.lastExit; i.state != Fatal && e != nil && (e.Signal() == 0 || s.forward) {
+		code = e.Code() // single-command mode answers as tini: 128+N when signal N ended it
 	}
 	log := s.log.WithFields(i.event("").fields()).WithField("exit_code", code)
 	if code == 0 { // it did what it was for (procmon exec --once, a final oneshot)

@@ -154,6 +154,37 @@ restart_delay = "0s"
 	assert.Equal(t, 0, h.stop())
 }
 
+// max_runtime stops a run by design: however short it is against start_time,
+// the runs it ends are no failed starts, and the task never goes fatal.
+func TestMaxRuntimeShorterThanStartTimeIsNoFailedStart(t *testing.T) {
+	h := start(t, `
+[tasks.bounded]
+command = ["sleep", "1000"]
+max_runtime = "50ms"
+start_time = "10s"
+start_retries = 1
+restart_delay = "1ms"
+`)
+	backoffs := h.rec.waitN(t, 4, 10*time.Second, is(EvTaskBackoff, "bounded"))
+	for _, b := range backoffs {
+		assert.Equal(t, "1ms", b.Delay, "no streak of failed starts doubles the delay")
+	}
+	assert.Zero(t, h.rec.count(is(EvTaskFatal, "bounded")))
+	assert.Equal(t, 0, h.stop())
+}
+
+func TestCriticalTaskKilledEndsProcmonWithOne(t *testing.T) {
+	h := start(t, `
+[tasks.main]
+critical = true
+command = ["sleep", "1000"]
+restart = "never"
+start_time = "0s"
+`)
+	require.NoError(t, unix.Kill(h.pid("main", 0), unix.SIGKILL))
+	assert.Equal(t, 1, h.wait(), "SPEC 3.6: 1 when the critical task was killed")
+}
+
 func TestCriticalTaskEndsProcmonWithItsCode(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "gate") // main fails once the test has seen side
 	h := start(t, fmt.Sprintf(`
