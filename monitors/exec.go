@@ -66,7 +66,8 @@ func (e *execCheck) check(ctx context.Context) error {
 	}
 	cmd := exec.Command(e.argv[0], e.argv[1:]...)
 	cmd.Env, cmd.Dir = e.env, e.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.cred}
+	// Pdeathsig: a check must not outlive procmon (SPEC 3.7), as a task must not.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.cred, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = w, w
 	exited := make(chan signals.Exit, 1)
 	pgid, err := startGroup(e.start, cmd, func(x signals.Exit) { exited <- x })

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -166,29 +167,44 @@ func pid1(t *testing.T, unshare *exec.Cmd) int {
 	return inner
 }
 
-var pidLine = regexp.MustCompile(`pid=(\d+)`)
+// orphanLine is what the task prints: its own pid ($$ in the shell, written $$$$
+// in the configuration, where $$ is a literal $).
+var orphanLine = regexp.MustCompile(`orphan=(\d+)`)
 
-func TestTasksDieWithProcmon(t *testing.T) {
-	cfg := writeConfig(t, `
+func TestTasksAndChecksDieWithProcmon(t *testing.T) {
+	checkPid := filepath.Join(t.TempDir(), "check.pid")
+	cfg := writeConfig(t, fmt.Sprintf(`
 [procmon]
 socket = ""
 
 [tasks.orphaned]
-command = ["sh", "-c", "echo pid=$$; exec sleep 1000"]
-`)
+command = ["sh", "-c", "echo orphan=$$$$; exec sleep 1000"]
+
+[tasks.waiting]
+command = ["sleep", "1000"]
+ready = ["slow"]
+
+[monitors.slow]
+type = "exec"
+command = ["sh", "-c", "echo $$$$ > %s; exec sleep 1000"]
+timeout = "1m"
+`, checkPid))
 	cmd := procmon("-c", cfg)
 	out := startProcmon(t, cmd)
-	var pid int
+	var pid, check int
 	require.Eventually(t, func() bool {
-		m := pidLine.FindStringSubmatch(out.String())
-		if m != nil {
+		if m := orphanLine.FindStringSubmatch(out.String()); m != nil {
 			pid, _ = strconv.Atoi(m[1])
 		}
-		return pid != 0
-	}, 10*time.Second, time.Millisecond)
+		data, _ := os.ReadFile(checkPid)
+		check, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		return pid != 0 && check != 0
+	}, 10*time.Second, time.Millisecond, out.String())
 	require.NoError(t, cmd.Process.Kill())
 	require.Eventually(t, func() bool { return deadOrZombie(pid) }, 10*time.Second, time.Millisecond,
 		"the task outlived procmon")
+	require.Eventually(t, func() bool { return deadOrZombie(check) }, 10*time.Second, time.Millisecond,
+		"the exec check outlived procmon")
 }
 
 // deadOrZombie: once procmon is gone, the task's new parent may not reap it at once.
