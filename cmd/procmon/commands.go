@@ -27,21 +27,24 @@ type command struct {
 	args     string
 	help     string
 	taskArgs int // leading arguments that are task names, for completion; -1: all
+	// readOnly commands change nothing: with a file that does not parse, they
+	// may ask the default socket, whose server may not be the file's.
+	readOnly bool
 	run      func(ctx context.Context, s *session, args []string) error
 }
 
 var commands = []command{
-	{"status", "[--json] [NAME...]", "one line per task instance (or a JSON array)", -1, runStatus},
-	{"start", "NAME...", "start tasks, and the subtrees that waited for them", -1, act("start")},
-	{"stop", "NAME...", "stop tasks, their subtrees first; they stay stopped until start", -1, act("stop")},
-	{"restart", "NAME...", "stop and start tasks with their subtrees", -1, act("restart")},
-	{"scale", "NAME N", "run N instances of NAME", 1, runScale},
-	{"signal", "NAME SIG", "send SIG (HUP, SIGUSR1, 10...) to every process group of NAME", 1, runSignal},
-	{"logs", "[-f] [-n LINES] NAME", "recent output of a task; -f follows it", -1, runLogs},
-	{"reload", "", "re-read the configuration file", 0, global((*api.Client).Reload)},
-	{"maintenance", "", "run the maintenance cycle", 0, global((*api.Client).Maintenance)},
-	{"shutdown", "", "stop every task and exit", 0, global((*api.Client).Shutdown)},
-	{"ready", "", "exit 0 when every autostart task is ready, else 1", 0, runReady},
+	{"status", "[--json] [NAME...]", "one line per task instance (or a JSON array)", -1, true, runStatus},
+	{"start", "NAME...", "start tasks, and the subtrees that waited for them", -1, false, act("start")},
+	{"stop", "NAME...", "stop tasks, their subtrees first; they stay stopped until start", -1, false, act("stop")},
+	{"restart", "NAME...", "stop and start tasks with their subtrees", -1, false, act("restart")},
+	{"scale", "NAME N", "run N instances of NAME", 1, false, runScale},
+	{"signal", "NAME SIG", "send SIG (HUP, SIGUSR1, 10...) to every process group of NAME", 1, false, runSignal},
+	{"logs", "[-f] [-n LINES] NAME", "recent output of a task; -f follows it", -1, true, runLogs},
+	{"reload", "", "re-read the configuration file", 0, false, global((*api.Client).Reload)},
+	{"maintenance", "", "run the maintenance cycle", 0, false, global((*api.Client).Maintenance)},
+	{"shutdown", "", "stop every task and exit", 0, false, global((*api.Client).Shutdown)},
+	{"ready", "", "exit 0 when every autostart task is ready, else 1", 0, true, runReady},
 }
 
 func lookup(name string) *command {

@@ -20,7 +20,7 @@ import (
 // control runs one control command against the server and returns its exit code.
 // ^C ends a command that waits (logs -f) as a normal end.
 func control(a args, cmd *command) int {
-	socket, err := socketPath(a)
+	socket, err := socketPath(a, cmd.readOnly)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procmon %s: %v\n", cmd.name, err)
 		return 2
@@ -39,7 +39,7 @@ func control(a args, cmd *command) int {
 // newSession is the shell's session: a socket that cannot be told ends procmon
 // before the first prompt, as it would end each command.
 func newSession(a args, prefix string) *session {
-	socket, err := socketPath(a)
+	socket, err := socketPath(a, false) // the shell runs every command
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "procmon: %v\n", err)
 		os.Exit(2)
@@ -53,10 +53,12 @@ func sessionOn(socket, prefix string) *session {
 
 // socketPath is -s, else $PROCMON_SOCKET, else the configuration's socket, else
 // the default (SPEC 1). The socket of a file with errors elsewhere is still the
-// one its server listens on; a file that does not parse at all says nothing, so
-// the default is tried, saying why; a socket key that cannot be read, or one
-// that turns the socket off, must not send the command to another server.
-func socketPath(a args) (string, error) {
+// one its server listens on. A file that does not parse at all says nothing:
+// a command that only reads (guess) tries the default, saying why, so that
+// `ready` as a health check goes on answering; any other must not reach what
+// may be another server. Neither may a socket key that cannot be read, or one
+// that turns the socket off.
+func socketPath(a args, guess bool) (string, error) {
 	if a.socket != "" {
 		return a.socket, nil
 	}
@@ -68,9 +70,9 @@ func socketPath(a args) (string, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return config.DefaultSocket(), nil
-	case errors.As(err, &syntax):
+	case errors.As(err, &syntax) && guess:
 		// A file mid-edit: the server runs on with what it loaded, most often on
-		// the default socket. `ready` as a health check must go on answering.
+		// the default socket.
 		fmt.Fprintf(os.Stderr, "procmon: %v\nprocmon: trying the default socket %s\n", err, config.DefaultSocket())
 		return config.DefaultSocket(), nil
 	case err != nil:

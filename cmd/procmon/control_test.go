@@ -334,13 +334,20 @@ func TestControlCommandsFollowTheSocketOfAFileWithErrors(t *testing.T) {
 	assert.Contains(t, stderr, "procmon reload: invalid configuration\n")
 	assert.Contains(t, stderr, `procmon.toml:6: tasks.db.bogus: unknown key "bogus"`)
 
-	// A file that does not parse says nothing of its socket: the default one
-	// is tried, and the user told why.
+	// A file that does not parse says nothing of its socket: a command that
+	// only reads tries the default one, and the user is told why; one that acts
+	// must not reach what may be another procmon.
 	require.NoError(t, os.WriteFile(s.config, append(good, "oops = \"x\n"...), 0o644))
 	_, stderr, code = byFile("status")
 	assert.Equal(t, 2, code, stderr)
 	assert.Contains(t, stderr, s.config+":6: ")
 	assert.Contains(t, stderr, "procmon: trying the default socket "+config.DefaultSocket()+"\n")
+	for _, acting := range [][]string{{"shutdown"}, {"reload"}, {"stop", "db"}} {
+		_, stderr, code = byFile(acting...)
+		assert.Equal(t, 2, code, stderr)
+		assert.Contains(t, stderr, "procmon "+acting[0]+": cannot tell the socket from "+s.config+" (name it with -s PATH): "+s.config+":6: ")
+		assert.NotContains(t, stderr, "trying the default socket")
+	}
 
 	for text, want := range map[string]string{
 		"[procmon]\nsocket = 5\n":    "procmon status: cannot tell the socket from " + s.config + " (name it with -s PATH): " + s.config + ":2: ",
