@@ -91,8 +91,12 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 
 // roundTrip returns any answer; a server that cannot be reached is an *UnreachableError.
 func (c *Client) roundTrip(ctx context.Context, method, path string, query url.Values) (*http.Response, error) {
-	u := url.URL{Scheme: "http", Host: "procmon", Path: path, RawQuery: query.Encode()}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	// path is escaped already (taskPath): url.URL would escape it once more.
+	target := "http://procmon" + path
+	if q := query.Encode(); q != "" {
+		target += "?" + q
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
 		return nil, err
 	}

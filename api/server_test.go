@@ -306,3 +306,18 @@ func TestTokenSchemeIsCaseInsensitiveAndErrorsSayWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+// The client escapes a task name once: the server gets the name as written,
+// whatever characters it holds.
+func TestClientSendsTaskNamesAsWritten(t *testing.T) {
+	eng := newFakeEngine()
+	sock := socketPath(t)
+	serve(t, Options{Engine: eng, Socket: sock})
+	c := NewClient(sock)
+	for _, name := range []string{"café", "a?b", "a#b", "x%2fy", "a b"} {
+		err := c.Act(context.Background(), name, "stop")
+		assert.ErrorContains(t, err, fmt.Sprintf("unknown task %q", name))
+	}
+	require.NoError(t, c.Act(context.Background(), "web", "stop"))
+	assert.Equal(t, []string{"stop web"}, eng.Calls())
+}

@@ -51,13 +51,17 @@ func (l *loader) buildTask(name string, r *rawTask, g *Global) *Task {
 func InvalidInTaskName(r rune) bool { return unicode.IsSpace(r) || r == '/' }
 
 // CheckTaskName says why name cannot be a task's name, if it cannot: it must
-// serve as a file name and a CLI argument.
+// serve as a file name, a CLI argument and a segment of an API path.
 func CheckTaskName(name string) error {
 	switch {
 	case name == "":
 		return errors.New("task name must not be empty")
 	case strings.ContainsFunc(name, InvalidInTaskName):
 		return fmt.Errorf("invalid task name %q: it must not contain whitespace or '/'", name)
+	case name == "." || name == "..":
+		return fmt.Errorf("invalid task name %q: it names a directory in a path", name)
+	case strings.HasPrefix(name, "-"):
+		return fmt.Errorf("invalid task name %q: it must not begin with '-', which reads as a flag", name)
 	}
 	return nil
 }
