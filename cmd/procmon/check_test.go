@@ -48,4 +48,12 @@ func TestAMissingServicesDirWarnsCheckAndStopsRun(t *testing.T) {
 	assert.Equal(t, 2, cmd.ProcessState.ExitCode(), string(out))
 	assert.Contains(t, string(out), `services_dir: directory \"`+dir+`\" does not exist`)
 	assert.NotContains(t, string(out), "task started", "nothing started")
+
+	// The log going to a file, the reason still reaches the terminal.
+	logFile := filepath.Join(t.TempDir(), "procmon.log")
+	cfg = writeConfig(t, "[procmon]\nsocket = \"\"\nlog_file = \""+logFile+"\"\nservices_dir = \""+dir+"\"\n[tasks.a]\ncommand = \"sleep 1000\"\n")
+	cmd = procmon("-c", cfg)
+	out, _ = cmd.CombinedOutput()
+	assert.Equal(t, 2, cmd.ProcessState.ExitCode(), string(out))
+	assert.Contains(t, string(out), `procmon: cannot start: services_dir: directory "`+dir+`" does not exist`)
 }

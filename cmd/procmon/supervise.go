@@ -62,7 +62,7 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	defer closeLog() // last: the observers log until they are flushed
 	if dir := cfg.Procmon.ServicesDir; dir != "" {
 		if err := config.ServicesDirProblem(dir); err != nil {
-			log.WithError(err).Error("cannot start")
+			cannotStart(log, logFile, "cannot start", err)
 			return 2
 		}
 	}
@@ -70,13 +70,13 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	signals.BecomeInit(cfg.Procmon.Subreaper, log)
 	recorders, closeRecorders, reloadRecorders, err := observers(cfg, reaper, log)
 	if err != nil {
-		log.WithError(err).Error("cannot start")
+		cannotStart(log, logFile, "cannot start", err)
 		return startFailure(err)
 	}
 	var flushBy time.Time // the end of the shutdown budget, once there is one
 	defer func() { flushObservers(closeRecorders, flushBy, listener.Events(), log) }()
 	if err := writePidfile(cfg.Procmon.Pidfile); err != nil {
-		log.WithError(err).Error("cannot start")
+		cannotStart(log, logFile, "cannot start", err)
 		return startFailure(err)
 	}
 	defer removePidfile(cfg.Procmon.Pidfile)
@@ -89,12 +89,12 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	opts.Observers = append(append(opts.Observers, recorders...), metrics)
 	sup, err := tasks.New(opts)
 	if err != nil {
-		log.WithError(err).Error("cannot start")
+		cannotStart(log, logFile, "cannot start", err)
 		return 1
 	}
 	stopAPI, err := serveAPI(cfg.Procmon, sup, metrics, log)
 	if err != nil {
-		log.WithError(err).Error("cannot start the control API")
+		cannotStart(log, logFile, "cannot start the control API", err)
 		return 1
 	}
 	defer stopAPI()
@@ -104,6 +104,16 @@ func supervise(cfg *config.Config, reaper *signals.Reaper, listener *signals.Lis
 	code := sup.Run(context.Background())
 	flushBy, _ = sup.ShutdownDeadline()
 	return code
+}
+
+// cannotStart logs why procmon cannot start, and says it on stderr too when the
+// log goes to a file: whoever started procmon (a terminal, `docker logs`) must
+// learn why it exited, and the file may even be another procmon's.
+func cannotStart(log logrus.FieldLogger, file *logFile, what string, err error) {
+	log.WithError(err).Error(what)
+	if file != nil {
+		fmt.Fprintf(os.Stderr, "procmon: %s: %v\n", what, err)
+	}
 }
 
 // flushObservers lets the observers send what they still hold, by deadline when
