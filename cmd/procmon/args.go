@@ -37,7 +37,9 @@ func parseArgs(argv []string) (args, error) {
 	var a args
 	for n := 0; n < len(argv); n++ {
 		arg := argv[n]
-		if arg == "--" { // the rest is a command line of its own (procmon exec)
+		if arg == "--" || a.command == "exec" {
+			// The rest is a command line of its own: exec's flags, then the
+			// command, whose -c is its own (sh -c), not procmon's.
 			a.rest = append(a.rest, argv[n:]...)
 			break
 		}

@@ -92,7 +92,7 @@ func taskName(command string) string {
 		}
 		return r
 	}, filepath.Base(command))
-	if name == "" || name == "." {
+	if config.CheckTaskName(name) != nil { // ".", "..", "-x"
 		return "command"
 	}
 	return name

@@ -163,6 +163,17 @@ restart_delay = "0s"
 func TestExecTaskNameIsAValidTaskName(t *testing.T) {
 	assert.Equal(t, "my_server", taskName("/opt/bin/my server"))
 	assert.Equal(t, "a_b", taskName("a\nb"))
+	assert.Equal(t, "command", taskName(".."))
+	assert.Equal(t, "command", taskName("-weird"))
+}
+
+// Without --, the command starts at the first argument that is no flag of
+// exec's: its -c is the shell's, not procmon's configuration file.
+func TestExecCommandWithoutDoubleDashKeepsItsFlags(t *testing.T) {
+	cmd := procmon("exec", "--no-restart", "sh", "-c", "echo hi; exit 3")
+	out := startProcmon(t, cmd)
+	assert.Equal(t, 3, waitExit(t, cmd, out, 20*time.Second), out.String())
+	assert.Contains(t, out.String(), "hi\n")
 }
 
 func TestExecCommandReadsProcmonsStdin(t *testing.T) {
