@@ -202,7 +202,21 @@ func (l *loader) httpURL(key toml.Key, r value, dst *string) {
 		l.errorf(key, "invalid URL %q: must be an absolute http:// or https:// URL", s)
 		return
 	}
+	if p := u.Port(); p != "" && !validPort(p) {
+		l.errorf(key, "invalid URL %q: port %s is not between 1 and 65535", s, p)
+		return
+	}
 	*dst = s
+}
+
+// validPort: a number from 1 to 65535, or a service name ("http") as net.Dial
+// takes it.
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return p != "" && !strings.HasPrefix(p, "-") && !strings.HasPrefix(p, "+")
+	}
+	return n >= 1 && n <= 65535
 }
 
 // hostPorts reads one "host:port" address or a list of them.
@@ -214,6 +228,9 @@ func (l *loader) hostPorts(key toml.Key, r value, dst *[]string) bool {
 	for _, a := range addrs {
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
 			l.errorf(key, "invalid address %q: must be host:port", a)
+			return false
+		} else if !validPort(port) {
+			l.errorf(key, "invalid address %q: port %s is not between 1 and 65535", a, port)
 			return false
 		}
 	}
