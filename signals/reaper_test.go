@@ -208,3 +208,34 @@ func TestReapingGoesOnWhileSignalActionsWait(t *testing.T) {
 		t.Fatal("the exit was not reaped while signal actions waited")
 	}
 }
+
+// A SIGCHLD between Listen's registration and its first reap request fills the
+// one slot it has: Listen must return all the same (a child of procmon's
+// parent's, exec'd into procmon, may exit at that very moment). The window is a
+// few microseconds: a storm of SIGCHLDs hits it in most runs, not in all.
+func TestListenReturnsWhenASIGCHLDComesFirst(t *testing.T) {
+	stop := make(chan struct{})
+	storm := make(chan struct{})
+	go func() {
+		defer close(storm)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = unix.Kill(os.Getpid(), unix.SIGCHLD)
+			}
+		}
+	}()
+	defer func() { close(stop); <-storm }()
+	for range 10000 {
+		returned := make(chan *Listener, 1)
+		go func() { returned <- Listen(NewReaper(nil)) }()
+		select {
+		case l := <-returned:
+			l.Stop()
+		case <-time.After(10 * time.Second):
+			t.Fatal("Listen blocked on its own reap request")
+		}
+	}
+}

@@ -115,7 +115,12 @@ func Listen(r *Reaper) *Listener {
 	// ignored.
 	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGCONT)
 	// Zombies left from before registration would never get their own SIGCHLD.
-	l.children <- unix.SIGCHLD
+	// A SIGCHLD since registration may hold the one slot already: a reap is due
+	// either way, and waiting for room would wait for ever (nothing reads yet).
+	select {
+	case l.children <- unix.SIGCHLD:
+	default:
+	}
 	go l.reap(r)
 	go l.deliver()
 	return l
