@@ -18,6 +18,8 @@ func (s *Supervisor) Reload() error { return s.reload(false) }
 // refusal: during a maintenance cycle it is held, and applied as the cycle ends,
 // before any task starts again; any other refusal is logged.
 func (s *Supervisor) reload(bySignal bool) error {
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
 	cfg, err := config.Load(s.file)
 	if err != nil {
 		s.logRejected(err)

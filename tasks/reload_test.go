@@ -317,3 +317,51 @@ func TestTaskBackWithAutostartOffStaysStopped(t *testing.T) {
 	assert.Zero(t, h.instance("w", 0).Pid)
 	assert.Equal(t, 2, h.rec.count(is(EvTaskStarted, "w")), "nothing of w started again")
 }
+
+// Reloads that overlap apply the files in the order they were read: the newest
+// file wins, however long an older one took to parse.
+func TestOverlappingReloadsEndWithTheNewestFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, "[tasks.first]\ncommand = [\"sleep\", \"1000\"]\n")
+	h := startFile(t, path)
+	h.rec.waitFor(t, is(EvTaskReady, "first"))
+
+	var older strings.Builder // slow to parse: thousands of tasks that do not start
+	older.WriteString("[tasks.older]\ncommand = [\"sleep\", \"1000\"]\n")
+	for i := range 3000 {
+		fmt.Fprintf(&older, "[tasks.idle%d]\ncommand = [\"sleep\", \"1000\"]\nautostart = false\n", i)
+	}
+	writeFile(t, path, older.String())
+	read := watchReads(t, path)
+	slow := make(chan error, 1)
+	go func() { slow <- h.sup.Reload() }()
+	<-read // the older file is read, and now being parsed
+
+	newer := path + ".new"
+	writeFile(t, newer, "[tasks.newer]\ncommand = [\"sleep\", \"1000\"]\n")
+	require.NoError(t, os.Rename(newer, path))
+	require.NoError(t, h.sup.Reload())
+	require.NoError(t, <-slow)
+	h.rec.waitFor(t, is(EvTaskReady, "newer"))
+	require.Eventually(t, func() bool {
+		st := h.sup.Status()
+		return len(st) == 1 && st[0].Name == "newer"
+	}, 10*time.Second, time.Millisecond, "only the newest file's task is left")
+}
+
+// watchReads signals once a process has read path and closed it.
+func watchReads(t *testing.T, path string) <-chan struct{} {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	require.NoError(t, err)
+	_, err = unix.InotifyAddWatch(fd, path, unix.IN_CLOSE_NOWRITE)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer unix.Close(fd)
+		buf := make([]byte, 4096)
+		_, _ = unix.Read(fd, buf)
+		close(done)
+	}()
+	return done
+}

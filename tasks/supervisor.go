@@ -55,10 +55,13 @@ type Options struct {
 // the goroutine that calls Run; everything else (the reaper, timers, monitors,
 // control requests) only posts events to it.
 type Supervisor struct {
-	cfg      *config.Config
-	file     string         // the configuration file, for reloads
-	fileCfg  *config.Config // what the file says, without services_dir's tasks
-	services []services.Service
+	cfg  *config.Config
+	file string // the configuration file, for reloads
+	// reloading is held from reading the file to applying it, so that reloads
+	// that overlap apply the files in the order they read them.
+	reloading sync.Mutex
+	fileCfg   *config.Config // what the file says, without services_dir's tasks
+	services  []services.Service
 	// ignoredServices are the files of services_dir left out, and why: logged once.
 	ignoredServices map[string]string
 	reaper          *signals.Reaper
