@@ -174,14 +174,15 @@ func (o *taskOutput) pipeEnded() {
 }
 
 // close lets go of the output: at once when no pipe of it is left, else when
-// the last one ends.
+// the last one ends. Either way off the caller's goroutine, the supervisor's:
+// a logger may take seconds to flush and stop, and several stop side by side.
 func (o *taskOutput) close() {
 	o.mu.Lock()
 	idle := !o.closing && o.pipes == 0
 	o.closing = true
 	o.mu.Unlock()
 	if idle {
-		o.release()
+		o.releases.Go(o.release)
 	}
 }
 

@@ -253,3 +253,38 @@ command = ["true"]
 	brief := h.rec.waitN(t, 1, time.Second, is(EvTaskStarted, "brief"))[0]
 	assert.NotZero(t, brief.StartTime, "read before the process could be reaped, however soon it exited")
 }
+
+// Loggers are let go off the supervisor's goroutine: one that ignores EOF and
+// SIGTERM holds nothing up while it is flushed and stopped.
+func TestStubbornLoggersDoNotHoldTheSupervisor(t *testing.T) {
+	loggers := filepath.Join(t.TempDir(), "loggers")
+	h := start(t, fmt.Sprintf(`
+[tasks.chatty]
+command = ["sleep", "1000"]
+instances = 3
+log_command = ["sh", "-c", "trap '' TERM; echo $$$$ >> %s; exec sleep 1000"]
+`, loggers))
+	var pids []int
+	require.Eventually(t, func() bool {
+		data, _ := os.ReadFile(loggers)
+		pids = pids[:0]
+		for _, f := range strings.Fields(string(data)) {
+			var pid int
+			fmt.Sscan(f, &pid)
+			pids = append(pids, pid)
+		}
+		return len(pids) == 3
+	}, 10*time.Second, time.Millisecond)
+	tasks := []int{h.pid("chatty", 0), h.pid("chatty", 1), h.pid("chatty", 2)}
+	require.NoError(t, h.sup.Scale("chatty", 0))
+	waitGone(t, tasks...)
+	h.sup.Status() // answered by the supervisor's goroutine
+	alive := 0
+	for _, pid := range pids {
+		if unix.Kill(pid, 0) == nil {
+			alive++
+		}
+	}
+	assert.NotZero(t, alive, "the supervisor answered only once every logger was stopped")
+	waitGone(t, pids...)
+}
