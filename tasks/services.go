@@ -84,7 +84,11 @@ func (s *Supervisor) withServices(file *config.Config) *config.Config {
 			ignored[svc.Name] = fmt.Sprintf("services_dir: file ignored: the configuration's task %q reads as one of its instances", task)
 			continue
 		}
-		cfg.Tasks[svc.Name] = config.NewTask(svc.Name, config.Service, file.Procmon, []string{svc.Path})
+		t := config.NewTask(svc.Name, config.Service, file.Procmon, []string{svc.Path})
+		// A file of the directory has no key to set: it backs off, as cronmon's
+		// did, and never gives up, as a file fixed later must run again.
+		t.StartRetries = -1
+		cfg.Tasks[svc.Name] = t
 		parents[svc.Name] = nil
 	}
 	graph, err := config.NewGraph(parents)

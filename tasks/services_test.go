@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,4 +104,20 @@ func TestServiceWhoseLabelsAConfigurationTaskHasIsLeftOut(t *testing.T) {
 		return strings.Contains(h.log.String(), `the configuration's task \"web.1\" reads as one of its instances`)
 	}, 10*time.Second, time.Millisecond)
 	assert.Empty(t, h.instance("web", 0).Name)
+}
+
+// A watched services_dir keeps procmon running once every task has ended, and
+// its files never go fatal: a file fixed later must run again.
+func TestServicesDirKeepsProcmonRunningAndNeverGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	h := start(t, fmt.Sprintf("[procmon]\nservices_dir = %q\n[tasks.once]\ntype = \"oneshot\"\ncommand = [\"true\"]\n", dir))
+	h.waitState("once", 0, Completed)
+	failing := filepath.Join(dir, "failing")
+	writeScript(t, failing, "exit 1", 0o755)
+	require.NoError(t, h.sup.SetServices([]services.Service{{Name: "failing", Path: failing, Version: "1"}}),
+		"procmon went on after its only task completed")
+	h.rec.waitFor(t, is(EvTaskStarted, "failing"))
+	var retries int
+	require.True(t, h.sup.Do(func() { retries = h.sup.cfg.Tasks["failing"].StartRetries }))
+	assert.Equal(t, -1, retries)
 }

@@ -82,7 +82,8 @@ func (s *Supervisor) killAll() {
 }
 
 // finished tells whether Run should return: after a shutdown once no process is
-// left, or when every task has ended by itself (SPEC 3.6).
+// left, or when every task has ended by itself (SPEC 3.6). A watched services_dir
+// keeps procmon running: a file may come (or come back) at any time.
 func (s *Supervisor) finished() bool {
 	if s.anyActive() {
 		return false
@@ -90,7 +91,7 @@ func (s *Supervisor) finished() bool {
 	if s.shutdown != nil {
 		return true
 	}
-	if len(s.order) == 0 || s.maint != nil {
+	if len(s.order) == 0 || s.maint != nil || s.cfg.Procmon.ServicesDir != "" {
 		return false
 	}
 	failed := false
