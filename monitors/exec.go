@@ -31,11 +31,12 @@ const (
 // the whole group is killed afterwards, so a check never leaves processes behind to
 // pile up at every interval.
 type execCheck struct {
-	argv  []string
-	env   []string
-	cred  *syscall.Credential
-	dir   string
-	start signals.StartFunc
+	argv     []string
+	env      []string
+	cred     *syscall.Credential
+	dir      string
+	lookPath func(string) (string, error)
+	start    signals.StartFunc
 }
 
 func newExec(def *config.Monitor, deps Deps) (checker, error) {
@@ -56,16 +57,26 @@ func newExec(def *config.Monitor, deps Deps) (checker, error) {
 			return nil, err
 		}
 	}
-	return &execCheck{argv: def.Command, env: env, cred: cred, dir: deps.Dir, start: deps.Start}, nil
+	lookPath := deps.LookPath
+	if lookPath == nil {
+		lookPath = exec.LookPath
+	}
+	return &execCheck{argv: def.Command, env: env, cred: cred, dir: deps.Dir, lookPath: lookPath, start: deps.Start}, nil
 }
 
 func (e *execCheck) check(ctx context.Context) error {
+	program := e.argv[0]
+	if !strings.Contains(program, "/") {
+		var err error
+		if program, err = e.lookPath(program); err != nil {
+			return fmt.Errorf("command %s: %w", e.name(), err)
+		}
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(e.argv[0], e.argv[1:]...)
-	cmd.Env, cmd.Dir = e.env, e.dir
+	cmd := &exec.Cmd{Path: program, Args: e.argv, Env: e.env, Dir: e.dir}
 	// Pdeathsig: a check must not outlive procmon (SPEC 3.7), as a task must not.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: e.cred, Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = w, w

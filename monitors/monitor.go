@@ -54,9 +54,12 @@ type Deps struct {
 	// Who exec checks run as: the task's user and group (nil: procmon's own). A
 	// check should have no more rights than the task it looks at.
 	Credential func() (*syscall.Credential, error)
-	Dir        string // working dir for exec checks
-	SocketDir  func() string
-	Log        logrus.FieldLogger // nil = discard
+	// LookPath finds an exec check's program as the task's environment says
+	// (nil: in procmon's PATH).
+	LookPath  func(name string) (string, error)
+	Dir       string // working dir for exec checks
+	SocketDir func() string
+	Log       logrus.FieldLogger // nil = discard
 }
 
 // Reasons the runner gives on its own, for callers that want to tell them apart.

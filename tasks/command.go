@@ -24,7 +24,7 @@ import (
 // environment plus the task's, credentials, and the instance's output streams.
 func (s *Supervisor) command(i *instance, r *run, paths map[string]lookup) (*exec.Cmd, error) {
 	t := i.task.cfg
-	program, err := lookPath(t.Command[0], paths)
+	program, err := lookPath(t.Command[0], t, paths)
 	if err != nil {
 		return nil, err
 	}

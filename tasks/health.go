@@ -101,6 +101,7 @@ func (s *Supervisor) monitorDeps(i *instance) monitors.Deps {
 			cred, _, err := identity(i.task.cfg)
 			return cred, err
 		},
+		LookPath:  func(name string) (string, error) { return lookPath(name, i.task.cfg, nil) },
 		Dir:       i.task.cfg.Dir,
 		SocketDir: s.socketDir,
 		Log:       s.log.WithField("task", i.task.cfg.Name).WithField("instance", i.index),

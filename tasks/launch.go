@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -97,21 +98,46 @@ type lookup struct {
 	err  error
 }
 
-// lookPath finds a program in PATH, as exec.Command would. seen (which may be
-// nil) keeps the answers within one batch, where the same program is often
-// started many times.
-func lookPath(name string, seen map[string]lookup) (string, error) {
+// lookPath finds a program in the PATH a task's env sets, else in procmon's,
+// as a shell started with the task's environment would. seen (which may be nil)
+// keeps the answers within one batch, where the same program is often started
+// many times.
+func lookPath(name string, t *config.Task, seen map[string]lookup) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
-	found, ok := seen[name]
+	path, own := t.Env["PATH"]
+	key := name
+	if own {
+		key = path + "\x00" + name
+	}
+	found, ok := seen[key]
 	if !ok {
-		found.path, found.err = exec.LookPath(name)
+		if own {
+			found.path, found.err = searchPath(name, path)
+		} else {
+			found.path, found.err = exec.LookPath(name)
+		}
 		if seen != nil {
-			seen[name] = found
+			seen[key] = found
 		}
 	}
 	return found.path, found.err
+}
+
+// searchPath is exec.LookPath over path rather than procmon's PATH. Relative
+// entries are skipped, as exec.LookPath refuses what they find (exec.ErrDot).
+func searchPath(name, path string) (string, error) {
+	for _, dir := range filepath.SplitList(path) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
 }
 
 // start starts cmd through the reaper; the exit comes back to the supervisor as

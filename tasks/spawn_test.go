@@ -288,3 +288,22 @@ log_command = ["sh", "-c", "trap '' TERM; echo $$$$ >> %s; exec sleep 1000"]
 	assert.NotZero(t, alive, "the supervisor answered only once every logger was stopped")
 	waitGone(t, pids...)
 }
+
+// A task's program, and its exec checks', are found in the PATH of the task's
+// env, as a shell given that environment would find them.
+func TestProgramsAreFoundInTheTasksOwnPath(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "served"), []byte("#!/bin/sh\nexec sleep 1000\n"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "probe"), []byte("#!/bin/sh\nexit 0\n"), 0o755))
+	h := start(t, fmt.Sprintf(`
+[tasks.own]
+command = ["served"]
+env = { PATH = "%s:/usr/bin:/bin" }
+ready = ["probed"]
+
+[monitors.probed]
+type = "exec"
+command = ["probe"]
+`, bin))
+	h.rec.waitFor(t, is(EvTaskReady, "own"))
+}
