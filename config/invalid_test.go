@@ -133,6 +133,8 @@ var invalidCases = []struct {
 		`t.toml:3: tasks.web.log_max_size: invalid size "10XB" (use bytes or a unit: "512KB", "10MB", "1GiB")`},
 	{"load_low above load_high", tomlLines(`[tasks.web]`, `command = "w"`, `load_high = 2`, `load_low = 3.5`),
 		`t.toml:4: tasks.web.load_low: load_low (3.5) is greater than load_high (2)`},
+	{"file beside log_command", tomlLines(`[tasks.web]`, `command = "w"`, `stdout = "/var/log/web.log"`, `log_command = "logger"`),
+		`t.toml:3: tasks.web.stdout: stdout goes to log_command, not to the file "/var/log/web.log": keep one of them`},
 	{"env not a table", tomlLines(`[tasks.web]`, `command = "w"`, `env = "A=1"`),
 		`t.toml:3: tasks.web.env: must be a table, not a string`},
 	{"task name with space", tomlLines(`[tasks."my web"]`, `command = "w"`),

@@ -160,6 +160,25 @@ func (l *loader) taskOutput(k toml.Key, r *rawTask, t *Task) {
 	l.size(sub(k, "log_max_size"), r.LogMaxSize, &t.LogMaxSize)
 	l.integer(sub(k, "log_backups"), r.LogBackups, 0, &t.LogBackups)
 	l.command(sub(k, "log_command"), r.LogCommand, &t.LogCommand)
+	if stream, err := t.FileBesideLogCommand(); err != nil {
+		l.errorf(sub(k, stream), "%v", err)
+	}
+}
+
+// FileBesideLogCommand says which stream names a file that log_command would
+// take the output from instead, if one does: the file would never be written.
+func (t *Task) FileBesideLogCommand() (stream string, err error) {
+	if len(t.LogCommand) == 0 {
+		return "", nil
+	}
+	for _, s := range []struct{ stream, dest string }{{"stdout", t.Stdout}, {"stderr", t.Stderr}} {
+		switch s.dest {
+		case OutputInherit, OutputDiscard, OutputStdout:
+		default:
+			return s.stream, fmt.Errorf("%s goes to log_command, not to the file %q: keep one of them", s.stream, s.dest)
+		}
+	}
+	return "", nil
 }
 
 func (l *loader) taskLoad(k toml.Key, r *rawTask, t *Task) {

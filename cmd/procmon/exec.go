@@ -75,6 +75,9 @@ func execConfig(argv []string) (*config.Config, error) {
 	if *logCommand != "" {
 		t.LogCommand = []string{"/bin/sh", "-c", *logCommand}
 	}
+	if stream, err := t.FileBesideLogCommand(); err != nil {
+		return nil, fmt.Errorf("--%s: %w", stream, err)
+	}
 	cfg.Tasks[t.Name] = t
 	graph, err := config.NewGraph(map[string][]string{t.Name: nil})
 	if err != nil {
