@@ -143,6 +143,12 @@ func (c *Client) Act(ctx context.Context, name, action string) error {
 	return c.do(ctx, "POST", taskPath(name, action), nil, nil)
 }
 
+// Await carries out action on name and returns once it has taken effect: an
+// error says why it did not.
+func (c *Client) Await(ctx context.Context, name, action string) error {
+	return c.do(ctx, "POST", taskPath(name, action), url.Values{"wait": {"1"}}, nil)
+}
+
 // Scale runs n instances of name.
 func (c *Client) Scale(ctx context.Context, name string, n int) error {
 	return c.do(ctx, "POST", taskPath(name, "scale"), url.Values{"instances": {strconv.Itoa(n)}}, nil)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"syscall"
 
 	"github.com/procmon/procmon/output"
@@ -16,6 +17,7 @@ type Engine interface {
 	Start(name string) error
 	Stop(name string) error
 	Restart(name string) error
+	Await(ctx context.Context, name, action string) error
 	Scale(name string, n int) error
 	Signal(name string, sig syscall.Signal) error
 	Logs(name string, n int) ([]output.Line, error)

@@ -35,7 +35,7 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, tasks.ErrUnknownTask):
 		return http.StatusNotFound
-	case errors.Is(err, tasks.ErrConflict):
+	case errors.Is(err, tasks.ErrConflict), errors.Is(err, tasks.ErrNotDone):
 		return http.StatusConflict
 	case errors.Is(err, tasks.ErrStopped):
 		return http.StatusServiceUnavailable

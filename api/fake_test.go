@@ -96,6 +96,9 @@ func (f *fakeEngine) act(what, name string) error {
 func (f *fakeEngine) Start(name string) error        { return f.act("start", name) }
 func (f *fakeEngine) Stop(name string) error         { return f.act("stop", name) }
 func (f *fakeEngine) Restart(name string) error      { return f.act("restart", name) }
+func (f *fakeEngine) Await(_ context.Context, name, action string) error {
+	return f.act("await "+action, name)
+}
 func (f *fakeEngine) Scale(name string, n int) error { return f.act(fmt.Sprintf("scale %d", n), name) }
 
 func (f *fakeEngine) Signal(name string, sig syscall.Signal) error {

@@ -24,9 +24,9 @@ func (h *handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	route(mux, "GET", "/v1/tasks", h.list)
 	route(mux, "GET", "/v1/tasks/{name}", h.task)
-	route(mux, "POST", "/v1/tasks/{name}/start", h.onTask(h.engine.Start))
-	route(mux, "POST", "/v1/tasks/{name}/stop", h.onTask(h.engine.Stop))
-	route(mux, "POST", "/v1/tasks/{name}/restart", h.onTask(h.engine.Restart))
+	route(mux, "POST", "/v1/tasks/{name}/start", h.act(tasks.ActStart, h.engine.Start))
+	route(mux, "POST", "/v1/tasks/{name}/stop", h.act(tasks.ActStop, h.engine.Stop))
+	route(mux, "POST", "/v1/tasks/{name}/restart", h.act(tasks.ActRestart, h.engine.Restart))
 	route(mux, "POST", "/v1/tasks/{name}/scale", h.scale)
 	route(mux, "POST", "/v1/tasks/{name}/signal", h.signal)
 	route(mux, "GET", "/v1/tasks/{name}/logs", h.logs)
@@ -74,10 +74,32 @@ func nonNil(s []tasks.InstanceStatus) []tasks.InstanceStatus {
 	return s
 }
 
-func (h *handler) onTask(fn func(string) error) http.HandlerFunc {
+// act carries out action, and with wait=1 answers once it has taken effect (or
+// failed to: 409), as supervisorctl and systemctl do.
+func (h *handler) act(action string, fn func(string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		reply(w, fn(r.PathValue("name")))
+		name := r.PathValue("name")
+		wait, err := waitQuery(r.URL.Query().Get("wait"))
+		switch {
+		case err != nil:
+		case wait:
+			err = h.engine.Await(r.Context(), name, action)
+		default:
+			err = fn(name)
+		}
+		reply(w, err)
 	}
+}
+
+func waitQuery(s string) (bool, error) {
+	if s == "" {
+		return false, nil
+	}
+	wait, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, badRequestf("wait must be 1 or 0 (got %q)", s)
+	}
+	return wait, nil
 }
 
 func (h *handler) global(fn func() error) http.HandlerFunc {

@@ -321,3 +321,15 @@ func TestClientSendsTaskNamesAsWritten(t *testing.T) {
 	require.NoError(t, c.Act(context.Background(), "web", "stop"))
 	assert.Equal(t, []string{"stop web"}, eng.Calls())
 }
+
+func TestActionsWaitWhenAsked(t *testing.T) {
+	eng, hc := startFake(t)
+	code, body := call(t, hc, "POST", "http://x/v1/tasks/web/stop?wait=1")
+	require.Equal(t, 200, code, body)
+	code, body = call(t, hc, "POST", "http://x/v1/tasks/web/restart")
+	require.Equal(t, 200, code, body)
+	assert.Equal(t, []string{"await stop web", "restart web"}, eng.Calls())
+	code, body = call(t, hc, "POST", "http://x/v1/tasks/web/start?wait=soon")
+	assert.Equal(t, 400, code, body)
+	assert.Equal(t, `wait must be 1 or 0 (got "soon")`, errorOf(t, body))
+}

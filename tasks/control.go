@@ -45,11 +45,15 @@ func (s *Supervisor) onTask(name string, fn func(t *task) error) error {
 // subtree that waited for them.
 func (s *Supervisor) Start(name string) error {
 	return s.onTask(name, func(t *task) error {
-		for _, i := range t.instances {
-			s.enable(i)
-		}
+		s.startTask(t)
 		return nil
 	})
+}
+
+func (s *Supervisor) startTask(t *task) {
+	for _, i := range t.instances {
+		s.enable(i)
+	}
 }
 
 // enable lets i run again. An instance whose process ended but whose group is
@@ -66,29 +70,37 @@ func (s *Supervisor) enable(i *instance) {
 // stopped until Start (SPEC 3.4).
 func (s *Supervisor) Stop(name string) error {
 	return s.onTask(name, func(t *task) error {
-		for _, i := range t.instances {
-			i.enabled = false
-			if r := i.live(); r != nil {
-				s.requestStop(r, causeTree)
-			} else if i.state.terminal() { // idle, or its group still draining
-				// A completed oneshot counted as ready: the tasks below it stop now,
-				// not at the next restart of its parent.
-				s.setState(i, Stopped)
-			}
-		}
+		s.stopTask(t)
 		return nil
 	})
+}
+
+func (s *Supervisor) stopTask(t *task) {
+	for _, i := range t.instances {
+		i.enabled = false
+		if r := i.live(); r != nil {
+			s.requestStop(r, causeTree)
+		} else if i.state.terminal() { // idle, or its group still draining
+			// A completed oneshot counted as ready: the tasks below it stop now,
+			// not at the next restart of its parent.
+			s.setState(i, Stopped)
+		}
+	}
 }
 
 // Restart stops every instance of name (its subtree first) and starts it again.
 func (s *Supervisor) Restart(name string) error {
 	return s.onTask(name, func(t *task) error {
-		for _, i := range t.instances {
-			s.restartInstance(i)
-			s.enable(i)
-		}
+		s.restartTask(t)
 		return nil
 	})
+}
+
+func (s *Supervisor) restartTask(t *task) {
+	for _, i := range t.instances {
+		s.restartInstance(i)
+		s.enable(i)
+	}
 }
 
 // restartInstance stops i's process, if it has one, for i to run again once it is gone.

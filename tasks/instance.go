@@ -17,14 +17,16 @@ type instance struct {
 	index        int
 	label        string // its name in output prefixes and status, kept for its life
 	state        State
-	run          *run // nil when no process or process group of it is left
-	enabled      bool // false after `stop`, or with autostart = false, until `start`
-	recycle      bool // a restart was requested: run again once the current run is gone
-	removed      bool // scaled away: forgotten once its process is gone
-	joining      bool // added by a scale to a ready task: the tasks below do not wait for it
-	freshOutput  bool // the definition changed: reopen output at the next spawn
-	failedStarts int  // consecutive
+	run          *run   // nil when no process or process group of it is left
+	enabled      bool   // false after `stop`, or with autostart = false, until `start`
+	recycle      bool   // a restart was requested: run again once the current run is gone
+	removed      bool   // scaled away: forgotten once its process is gone
+	joining      bool   // added by a scale to a ready task: the tasks below do not wait for it
+	freshOutput  bool   // the definition changed: reopen output at the next spawn
+	failedStarts int    // consecutive
+	lastFailure  string // why the last start failed, or why it went fatal
 	restarts     int
+	spawns       int // processes started, for a wait on a restart
 	lastExit     *signals.Exit
 	backoffGen   int // invalidates backoff timers that were cancelled
 	backoff      interface{ Stop() bool }

@@ -188,6 +188,7 @@ func (s *Supervisor) launched(l *launching) {
 	t := i.task.cfg
 	r.pid, r.started = l.started.Pid, l.started.At
 	i.run = r
+	i.spawns++
 	s.setState(i, Starting)
 	ev := i.event(EvTaskStarted)
 	ev.Time, ev.StartTime = r.started, l.started.Ticks

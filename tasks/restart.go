@@ -63,6 +63,7 @@ func exitReason(r *run, e signals.Exit) string {
 func (s *Supervisor) failedStart(i *instance, why string) {
 	t := i.task.cfg
 	i.failedStarts++
+	i.lastFailure = why
 	if t.Restart == config.RestartNever || (t.StartRetries >= 0 && i.failedStarts > t.StartRetries) {
 		s.giveUp(i, fmt.Sprintf("%d failed start(s), last: %s", i.failedStarts, why))
 		s.endedForGood(i)
@@ -73,6 +74,7 @@ func (s *Supervisor) failedStart(i *instance, why string) {
 
 // giveUp makes i fatal, saying why.
 func (s *Supervisor) giveUp(i *instance, why string) {
+	i.lastFailure = why
 	s.setState(i, Fatal)
 	ev := i.event(EvTaskFatal)
 	ev.Error = why

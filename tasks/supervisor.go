@@ -77,10 +77,11 @@ type Supervisor struct {
 	stdin           *os.File // every task's stdin: devNull, or procmon's own (InheritStdin)
 	takeTTY         bool     // stdin is procmon's controlling terminal: hand its foreground over
 
-	tasks  map[string]*task
-	order  []*task     // topological, parents first
-	spawns []*instance // decided by the reconcile pass under way, launched at its end
-	pass   int         // counts reconcile passes, for what a pass works out once
+	tasks   map[string]*task
+	order   []*task     // topological, parents first
+	spawns  []*instance // decided by the reconcile pass under way, launched at its end
+	waiters []*waiter   // Awaits whose action has not taken effect yet
+	pass    int         // counts reconcile passes, for what a pass works out once
 
 	events chan any
 	done   chan struct{}
@@ -209,6 +210,7 @@ func (s *Supervisor) Run(ctx context.Context) int {
 			ctx = context.Background()
 		}
 		s.reconcile()
+		s.settleWaiters()
 	}
 	if s.stopLoad != nil {
 		s.stopLoad()

@@ -35,9 +35,9 @@ type command struct {
 
 var commands = []command{
 	{"status", "[--json] [NAME...]", "one line per task instance (or a JSON array)", -1, true, runStatus},
-	{"start", "NAME...", "start tasks, and the subtrees that waited for them", -1, false, act("start")},
-	{"stop", "NAME...", "stop tasks, their subtrees first; they stay stopped until start", -1, false, act("stop")},
-	{"restart", "NAME...", "stop and start tasks with their subtrees", -1, false, act("restart")},
+	{"start", "[--no-wait] NAME...", "start tasks, and the subtrees that waited for them; wait until they are ready", -1, false, act("start")},
+	{"stop", "[--no-wait] NAME...", "stop tasks, their subtrees first; wait until no process of them is left", -1, false, act("stop")},
+	{"restart", "[--no-wait] NAME...", "stop and start tasks with their subtrees; wait until they are ready again", -1, false, act("restart")},
 	{"scale", "NAME N", "run N instances of NAME", 1, false, runScale},
 	{"signal", "NAME SIG", "send SIG (HUP, SIGUSR1, 10...) to every process group of NAME", 1, false, runSignal},
 	{"logs", "[-f] [-n LINES] NAME", "recent output of a task; -f follows it", -1, true, runLogs},
@@ -117,14 +117,26 @@ func (s *session) report(name string, err error) {
 	}
 }
 
+// act carries out action on each task in turn and, unless --no-wait, waits for
+// it to take effect, as supervisorctl and systemctl do: `stop db && backup` must
+// not race the stop.
 func act(action string) func(context.Context, *session, []string) error {
 	return func(ctx context.Context, s *session, args []string) error {
+		do := s.client.Await
+		if len(args) > 0 && args[0] == "--no-wait" {
+			do, args = s.client.Act, args[1:]
+		}
 		if len(args) == 0 {
 			return usageError("name at least one task")
 		}
+		for _, name := range args {
+			if strings.HasPrefix(name, "-") {
+				return unexpected([]string{name})
+			}
+		}
 		var errs []error
 		for _, name := range args {
-			if err := s.client.Act(ctx, name, action); err != nil {
+			if err := do(ctx, name, action); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -249,7 +249,8 @@ func TestUnknownTaskAndWrongUsage(t *testing.T) {
 		{[]string{"status", "nosuch"}, 1, `procmon status: unknown task "nosuch"`},
 		{[]string{"logs", "nosuch"}, 1, `procmon logs: unknown task "nosuch"`},
 		{[]string{"restart", "db", "nosuch"}, 1, `procmon restart: unknown task "nosuch"`},
-		{[]string{"start"}, 2, "usage: procmon start NAME..."},
+		{[]string{"start"}, 2, "usage: procmon start [--no-wait] NAME..."},
+		{[]string{"stop", "-x", "db"}, 2, "procmon stop: unknown flag -x"},
 		{[]string{"logs", "-x", "db"}, 2, "procmon logs: unknown flag -x"},
 		{[]string{"maintenance"}, 1, "procmon maintenance: not possible in this state"},
 	} {
@@ -257,6 +258,35 @@ func TestUnknownTaskAndWrongUsage(t *testing.T) {
 		assert.Equal(t, c.code, code, "%v: %s", c.args, stderr)
 		assert.Contains(t, stderr, c.want, "%v", c.args)
 	}
+}
+
+// stop waits until no process of the task is left, so that `stop db && backup`
+// does not race it; start says why a task did not become ready.
+func TestStopAndStartWaitForTheirEffect(t *testing.T) {
+	t.Parallel()
+	trapped := filepath.Join(t.TempDir(), "trapped")
+	s := startServer(t, fmt.Sprintf(`
+[tasks.db]
+command = ["sh", "-c", "trap '' TERM; touch %s; while :; do sleep 0.01; done"]
+stop_timeout = "300ms"
+
+[tasks.web]
+parent = "db"
+command = ["sleep", "1000"]
+`, trapped))
+	db := s.waitState(t, "db", allReady(1))
+	require.Eventually(t, func() bool { _, err := os.Stat(trapped); return err == nil }, 10*time.Second, time.Millisecond)
+	_, stderr, code := s.ctl(t, "stop", "db")
+	assert.Equal(t, 0, code, stderr)
+	assert.ErrorIs(t, syscall.Kill(db[0].Pid, 0), syscall.ESRCH, "stop returned before the process was gone")
+
+	_, stderr, code = s.ctl(t, "start", "web")
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "procmon start: did not take effect: web waits for parents that will not be ready by themselves: db (stopped)")
+
+	_, stderr, code = s.ctl(t, "start", "--no-wait", "db")
+	assert.Equal(t, 0, code, stderr)
+	s.waitState(t, "web", allReady(1))
 }
 
 func TestReloadPrintsEveryConfigErrorAndExitsTwo(t *testing.T) {
