@@ -93,9 +93,9 @@ func (f *fakeEngine) act(what, name string) error {
 	return nil
 }
 
-func (f *fakeEngine) Start(name string) error        { return f.act("start", name) }
-func (f *fakeEngine) Stop(name string) error         { return f.act("stop", name) }
-func (f *fakeEngine) Restart(name string) error      { return f.act("restart", name) }
+func (f *fakeEngine) Start(name string) error   { return f.act("start", name) }
+func (f *fakeEngine) Stop(name string) error    { return f.act("stop", name) }
+func (f *fakeEngine) Restart(name string) error { return f.act("restart", name) }
 func (f *fakeEngine) Await(_ context.Context, name, action string) error {
 	return f.act("await "+action, name)
 }
