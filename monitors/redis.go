@@ -2,6 +2,7 @@ package monitors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -45,6 +46,15 @@ func newRedis(def *config.Monitor) (checker, error) {
 }
 
 func (r *redisCheck) check(ctx context.Context) error {
+	// go-redis heeds a deadline but not a cancellation while it waits for an
+	// answer. A cancelled check means the run is over: closing the client, which
+	// goes with the run anyway, ends the wait.
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			_ = r.client.Close()
+		}
+	})
+	defer stop()
 	answer, err := r.client.Ping(ctx).Result()
 	if err != nil {
 		return fmt.Errorf("redis %s: PING: %w", r.addr, err)

@@ -61,3 +61,40 @@ func TestRedisWrongDB(t *testing.T) {
 		"waiting for redis-server to answer")
 	assert.ErrorContains(t, check(99), "DB index is out of range") // 16 databases by default
 }
+
+// A check stuck on a server that took PING and never answers ends as soon as it
+// is cancelled (the task stops), not when its timeout runs out.
+func TestRedisCheckEndsWhenCancelled(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	pinged := make(chan struct{})
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf := make([]byte, 64)
+		_, _ = conn.Read(buf) // PING, never answered
+		close(pinged)
+		_, _ = conn.Read(buf)
+	}()
+	d := leaf("redis")
+	d.Address = []string{l.Addr().String()}
+	d.Timeout = time.Minute
+	c, err := newRedis(d)
+	require.NoError(t, err)
+	defer c.(releaser).release()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.check(ctx) }()
+	<-pinged
+	cancel()
+	select {
+	case err := <-done:
+		assert.Error(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the check ignored its cancellation")
+	}
+}
