@@ -13,7 +13,8 @@ import (
 // like a bad status; there is no separate "could not check"), and passes on only
 // the failures past the threshold: with retries = 3, the 4th consecutive failure
 // and every one after it. A success resets the count and is passed on. The count
-// lives in Run, so it starts at zero for every run.
+// lives in Run, so it starts at zero for every run. It counts only in Steady
+// mode (liveness): in Polling mode every result passes.
 type retry struct {
 	name    string
 	child   Monitor
@@ -24,6 +25,18 @@ type retry struct {
 // Run implements Monitor. It has no schedule: it runs in the child's Run and its
 // report calls, which already are sequential.
 func (r *retry) Run(ctx context.Context, t Target, report func(error)) {
+	if t.Mode == Polling {
+		// Readiness and wait_for only wait for a success: a failure there stops
+		// nothing, so there is nothing to tolerate, and its reason is what a
+		// ready_timeout must tell.
+		r.child.Run(ctx, t, func(err error) {
+			if err != nil {
+				err = fmt.Errorf("%s: %w", r.name, err)
+			}
+			report(err)
+		})
+		return
+	}
 	failures := 0
 	r.child.Run(ctx, t, func(err error) {
 		if err == nil {

@@ -104,6 +104,32 @@ wait_for = "free"
 	h.rec.waitFor(t, is(EvTaskReady, "server"))
 }
 
+// In ready, a retry has nothing to tolerate (a failure there stops nothing):
+// the reason of its wrapped check's failures reaches the timeout's message.
+func TestReadyTimeoutNamesTheFailureARetryWraps(t *testing.T) {
+	h := start(t, fmt.Sprintf(`
+[monitors.closed]
+type = "port_in_use"
+address = %q
+interval = "10ms"
+
+[monitors.patient]
+type = "retry"
+monitor = "closed"
+retries = 1000
+
+[tasks.slow]
+command = ["sleep", "1000"]
+ready = "patient"
+ready_timeout = "300ms"
+start_retries = 0
+`, freePort()))
+	assert.Equal(t, 1, h.wait())
+	failed := h.rec.waitFor(t, is(EvMonitorFailed, "slow"))
+	assert.Regexp(t, `^not ready within ready_timeout \(300ms\); last check: patient: closed: dial tcp .*: connection refused$`, failed.Error)
+	assert.NotContains(t, h.log.String(), "below the retry threshold", "no warning for each poll of a readiness check")
+}
+
 func TestReadyTimeoutIsAFailedStart(t *testing.T) {
 	h := start(t, fmt.Sprintf(`
 [monitors.never]
