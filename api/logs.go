@@ -57,9 +57,10 @@ func logsQuery(r *http.Request) (n int, follow bool, err error) {
 	return n, follow, nil
 }
 
-// follow sends the last lines, then every new one, until the client leaves or
-// procmon stops. Where the client fell so far behind that lines were lost, the
-// stream has a line with no text and "dropped": N.
+// follow sends the last lines, then every new one, until the client leaves, the
+// task is removed (a reload) or procmon stops. Where the client fell so far
+// behind that lines were lost, the stream has a line with no text and
+// "dropped": N.
 func (h *handler) follow(w http.ResponseWriter, r *http.Request, name string, n int) {
 	f := output.NewFollower(followQueueBytes)
 	backlog, stop, err := h.engine.Follow(name, n, f)
@@ -74,6 +75,9 @@ func (h *handler) follow(w http.ResponseWriter, r *http.Request, name string, n 
 	for lines := backlog; send(enc, rc, lines); lines = nextLines(f, name) {
 		select {
 		case <-f.Ready():
+		case <-f.Ended():
+			send(enc, rc, nextLines(f, name))
+			return
 		case <-h.engine.Done():
 			return
 		case <-r.Context().Done():

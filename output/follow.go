@@ -10,7 +10,9 @@ const lineCost = 128
 // a task never waits either: a reader that falls behind by more than the queue's
 // bound loses the newest lines, and learns how many.
 type Follower struct {
-	wake chan struct{} // holds a token while lines may be waiting
+	wake  chan struct{} // holds a token while lines may be waiting
+	ended chan struct{} // closed when no line will come any more
+	end   sync.Once
 
 	mu      sync.Mutex
 	max     int // bytes, counted as the text plus lineCost per line
@@ -21,8 +23,14 @@ type Follower struct {
 
 // NewFollower returns a follower whose queue holds up to maxBytes.
 func NewFollower(maxBytes int) *Follower {
-	return &Follower{wake: make(chan struct{}, 1), max: maxBytes}
+	return &Follower{wake: make(chan struct{}, 1), ended: make(chan struct{}), max: maxBytes}
 }
+
+// End says that no line will come any more (the task is gone). Safe to call twice.
+func (f *Follower) End() { f.end.Do(func() { close(f.ended) }) }
+
+// Ended is closed by End; lines queued before it may still wait for Take.
+func (f *Follower) Ended() <-chan struct{} { return f.ended }
 
 // add queues l, or counts it as dropped when the queue is full. Once a line is
 // dropped, every later one is too until the reader takes the queue: the lost

@@ -220,6 +220,10 @@ func (s *Supervisor) relink(cfg *config.Config, order []*task) {
 
 // forget drops a removed task whose last instance is gone.
 func (s *Supervisor) forget(t *task) {
+	for f := range t.followers {
+		t.unfollow(f)
+		f.End() // its `logs -f` ends, as `kubectl logs -f` does with its pod
+	}
 	for n, o := range s.order {
 		if o == t {
 			s.order = append(s.order[:n], s.order[n+1:]...)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/signals"
 )
 
@@ -364,4 +365,24 @@ func watchReads(t *testing.T, path string) <-chan struct{} {
 		close(done)
 	}()
 	return done
+}
+
+// A reload that removes a task ends its followers (`logs -f`), as kubectl's
+// does when its pod goes: the name may come back as another task.
+func TestRemovedTaskEndsItsFollowers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, "[tasks.lazy]\ncommand = [\"sleep\", \"1000\"]\n[tasks.other]\ncommand = [\"sleep\", \"1000\"]\n")
+	h := startFile(t, path)
+	h.pid("lazy", 0)
+	f := output.NewFollower(1 << 20)
+	_, stop, err := h.sup.Follow("lazy", 0, f)
+	require.NoError(t, err)
+	defer stop()
+	writeFile(t, path, "[tasks.other]\ncommand = [\"sleep\", \"1000\"]\n")
+	require.NoError(t, h.sup.Reload())
+	select {
+	case <-f.Ended():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower of a removed task never ended")
+	}
 }
