@@ -99,6 +99,10 @@ func (s *Supervisor) apply(cfg *config.Config, source changeSource, rewritten ma
 			t.cfg = def
 			s.redefine(t, def.Autostart && !wasAutostart)
 			changed = append(changed, name)
+		case def.Instances != t.cfg.Instances: // a scale, as `procmon scale` would do
+			t.cfg = def
+			s.scale(t, def.Instances)
+			changed = append(changed, name)
 		default:
 			t.cfg = def
 		}
@@ -140,9 +144,10 @@ func (s *Supervisor) apply(cfg *config.Config, source changeSource, rewritten ma
 // sameProcess reports whether def runs what old runs. How a process is stopped
 // (stop_signal, stop_timeout, its own or [procmon]'s) shapes only its next stop,
 // which reads the new definition: no reason to restart it, let alone everything.
+// Nor is another number of instances a reason to restart those that run.
 func sameProcess(def, old *config.Task) bool {
 	d := *def
-	d.StopSignal, d.StopTimeout = old.StopSignal, old.StopTimeout
+	d.StopSignal, d.StopTimeout, d.Instances = old.StopSignal, old.StopTimeout, old.Instances
 	return d.Equal(old)
 }
 

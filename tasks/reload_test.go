@@ -386,3 +386,23 @@ func TestRemovedTaskEndsItsFollowers(t *testing.T) {
 		t.Fatal("the follower of a removed task never ended")
 	}
 }
+
+// Another number of instances in the file scales the task, as `procmon scale`
+// does: the instances that run keep their processes.
+func TestReloadOfInstancesScales(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procmon.toml")
+	writeFile(t, path, "[tasks.web]\ncommand = [\"sleep\", \"1000\"]\ninstances = 2\n")
+	h := startFile(t, path)
+	old := []int{h.pid("web", 0), h.pid("web", 1)}
+	writeFile(t, path, "[tasks.web]\ncommand = [\"sleep\", \"1000\"]\ninstances = 3\n")
+	require.NoError(t, h.sup.Reload())
+	h.pid("web", 2)
+	assert.Equal(t, old, []int{h.pid("web", 0), h.pid("web", 1)})
+	reload := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvReload })
+	assert.Equal(t, []string{"web"}, reload.Tasks)
+
+	writeFile(t, path, "[tasks.web]\ncommand = [\"sleep\", \"1000\"]\ninstances = 1\n")
+	require.NoError(t, h.sup.Reload())
+	waitGone(t, old[1])
+	assert.Equal(t, old[0], h.pid("web", 0))
+}
