@@ -49,8 +49,39 @@ func (s *Supervisor) applyFile(cfg *config.Config) error {
 	err := s.apply(s.withServices(cfg), fromFile, nil)
 	if err != nil {
 		s.fileCfg = prev
+		return err
 	}
-	return err
+	if keys := startOnly(prev.Procmon, cfg.Procmon); len(keys) > 0 {
+		s.log.WithField("keys", keys).Warn("reload: these [procmon] keys changed, and take effect only when procmon restarts")
+	}
+	return nil
+}
+
+// startOnly lists the [procmon] keys that differ between old and next and that
+// procmon reads only as it starts: the files and sockets it opens, its log's
+// format and the subreaper. log_level, stop_timeout, shutdown_timeout and
+// load_metric apply at once.
+func startOnly(old, next config.Global) []string {
+	var keys []string
+	for _, k := range []struct {
+		name    string
+		changed bool
+	}{
+		{"log_format", old.LogFormat != next.LogFormat},
+		{"log_file", old.LogFile != next.LogFile},
+		{"socket", old.Socket != next.Socket},
+		{"http", old.HTTP != next.HTTP},
+		{"http_token", old.HTTPToken != next.HTTPToken},
+		{"pidfile", old.Pidfile != next.Pidfile},
+		{"journal", old.Journal != next.Journal},
+		{"services_dir", old.ServicesDir != next.ServicesDir},
+		{"subreaper", old.Subreaper != next.Subreaper},
+	} {
+		if k.changed {
+			keys = append(keys, k.name)
+		}
+	}
+	return keys
 }
 
 func (s *Supervisor) logRejected(err error) {

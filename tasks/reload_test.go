@@ -406,3 +406,15 @@ func TestReloadOfInstancesScales(t *testing.T) {
 	waitGone(t, old[1])
 	assert.Equal(t, old[0], h.pid("web", 0))
 }
+
+func TestReloadWarnsOfProcmonKeysThatNeedARestart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "procmon.toml")
+	writeFile(t, path, "[procmon]\nshutdown_timeout = \"5s\"\n[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n")
+	h := startFile(t, path)
+	h.pid("a", 0)
+	writeFile(t, path, fmt.Sprintf("[procmon]\nshutdown_timeout = \"3s\"\njournal = %q\n[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n",
+		filepath.Join(dir, "journal")))
+	require.NoError(t, h.sup.Reload())
+	assert.Contains(t, h.log.String(), `msg="reload: these [procmon] keys changed, and take effect only when procmon restarts" keys="[journal]"`)
+}
