@@ -7,6 +7,8 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/output"
 	"github.com/procmon/procmon/signals"
@@ -21,6 +23,12 @@ var (
 
 // Every control request runs on the supervisor goroutine through Do, whether it
 // comes from a signal, the API or the CLI: one code path per action.
+
+// requested logs a control request on a task, so that the log tells why what
+// follows it happens (supervisord logs its own as well).
+func (s *Supervisor) requested(t *task, action string, fields logrus.Fields) {
+	s.log.WithFields(fields).WithField("task", t.cfg.Name).Info(action + " requested")
+}
 
 func (s *Supervisor) onTask(name string, fn func(t *task) error) error {
 	var err error
@@ -51,6 +59,7 @@ func (s *Supervisor) Start(name string) error {
 }
 
 func (s *Supervisor) startTask(t *task) {
+	s.requested(t, "start", nil)
 	for _, i := range t.instances {
 		s.enable(i)
 	}
@@ -76,6 +85,7 @@ func (s *Supervisor) Stop(name string) error {
 }
 
 func (s *Supervisor) stopTask(t *task) {
+	s.requested(t, "stop", nil)
 	for _, i := range t.instances {
 		i.enabled = false
 		if r := i.live(); r != nil {
@@ -97,6 +107,7 @@ func (s *Supervisor) Restart(name string) error {
 }
 
 func (s *Supervisor) restartTask(t *task) {
+	s.requested(t, "restart", nil)
 	for _, i := range t.instances {
 		s.restartInstance(i)
 		s.enable(i)
@@ -117,6 +128,7 @@ func (s *Supervisor) Scale(name string, n int) error {
 		return fmt.Errorf("%w: instances must be 0 or more", ErrConflict)
 	}
 	return s.onTask(name, func(t *task) error {
+		s.requested(t, "scale", logrus.Fields{"instances": n})
 		s.scale(t, n)
 		return nil
 	})
@@ -219,6 +231,7 @@ func (s *Supervisor) dropRemoved(t *task) {
 // Signal sends sig to the process group of every running instance of name.
 func (s *Supervisor) Signal(name string, sig syscall.Signal) error {
 	return s.onTask(name, func(t *task) error {
+		s.requested(t, "signal", logrus.Fields{"signal": signalName(sig)})
 		if !t.signal(sig) {
 			return fmt.Errorf("%w: %s has no running process", ErrConflict, name)
 		}

@@ -429,3 +429,18 @@ func drainingJob(code int, stopTimeout string) string {
 	return fmt.Sprintf("[tasks.job]\ncommand = [\"sh\", \"-c\", %q]\nrestart = \"never\"\nstop_timeout = %q\n",
 		leavesAStubbornMember(code), stopTimeout)
 }
+
+func TestControlRequestsAreLogged(t *testing.T) {
+	h := start(t, "[tasks.web]\ncommand = [\"sleep\", \"1000\"]\n")
+	h.pid("web", 0)
+	require.NoError(t, h.sup.Scale("web", 2))
+	require.NoError(t, h.sup.Signal("web", unix.SIGCONT))
+	require.NoError(t, h.sup.Stop("web"))
+	for _, want := range []string{
+		`msg="scale requested" instances=2 task=web`,
+		`msg="signal requested" signal=SIGCONT task=web`,
+		`msg="stop requested" task=web`,
+	} {
+		assert.Contains(t, h.log.String(), want)
+	}
+}
