@@ -80,8 +80,12 @@ func (s *Supervisor) emit(ev Event) {
 		ev.Time = time.Now()
 	}
 	m := eventMessages[ev.Type]
-	if s.log.IsLevelEnabled(m.level) {
-		s.log.WithFields(ev.fields()).Log(m.level, m.msg)
+	level := m.level
+	if ev.Type == EvMaintenanceFinished && *ev.ExitCode != 0 {
+		level = logrus.WarnLevel // a backup that failed must stand out from one that worked
+	}
+	if s.log.IsLevelEnabled(level) {
+		s.log.WithFields(ev.fields()).Log(level, m.msg)
 	}
 	for _, o := range s.observers {
 		o.Observe(ev)

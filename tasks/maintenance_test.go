@@ -118,6 +118,7 @@ on_failure = %q
 			hup(h)
 			finished := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
 			assert.Equal(t, 128+9, *finished.ExitCode, "killed by SIGKILL")
+			assert.Contains(t, h.log.String(), `level=warning msg="maintenance finished"`, "a failed cycle stands out")
 			if onFailure == "exit" {
 				assert.Equal(t, 137, h.wait())
 				return
