@@ -19,7 +19,8 @@ var usage = `usage:
   procmon version                      print procmon's version
   procmon help                         this text (also -h)
 
--c FILE and -s PATH may stand before or after the subcommand. Control commands
+-c FILE and -s PATH may stand before or after the subcommand (not after exec,
+whose arguments are all its own). CMD -h prints the usage of CMD. Control commands
 reach the server on -s PATH, else $PROCMON_SOCKET, else the socket of the
 configuration file, else the default socket.
 `
@@ -30,6 +31,7 @@ type args struct {
 	command string
 	config  string
 	socket  string
+	help    bool // -h or --help: the usage of command, or of procmon
 	rest    []string
 }
 
@@ -59,7 +61,7 @@ func parseArgs(argv []string) (args, error) {
 				a.socket = value
 			}
 		case "-h", "--help":
-			a.command = "help"
+			a.help = true
 		default:
 			if a.command == "" && !strings.HasPrefix(arg, "-") {
 				a.command = arg
@@ -68,7 +70,10 @@ func parseArgs(argv []string) (args, error) {
 			}
 		}
 	}
-	if a.command == "" {
+	switch {
+	case a.command == "" && a.help:
+		a.command = "help"
+	case a.command == "":
 		a.command = "run"
 	}
 	if a.config == "" {

@@ -66,13 +66,25 @@ func TestHelpAndABadCommandPrintTheUsage(t *testing.T) {
 	}{
 		{[]string{"help"}, 0},
 		{[]string{"-h"}, 0},
-		{[]string{"status", "--help"}, 0},
+		{[]string{"run", "--help"}, 0},
 		{[]string{"bogus"}, 2},
 	} {
 		stdout, stderr, code := runCmd(t, procmon(c.args...))
 		assert.Equal(t, c.code, code, "%v: %s", c.args, stderr)
 		assert.Contains(t, stdout+stderr, "\n  procmon exec [FLAGS] -- CMD ARG...   single-command mode", "%v", c.args)
 	}
+}
+
+// CMD -h prints CMD's own usage: a control command's line, exec's flags.
+func TestHelpOfOneCommand(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, code := runCmd(t, procmon("logs", "--help"))
+	assert.Equal(t, 0, code, stderr)
+	assert.Equal(t, "usage: procmon logs [-f] [-n LINES] NAME\n  recent output of a task; -f follows it\n", stdout)
+	stdout, stderr, code = runCmd(t, procmon("exec", "-h"))
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "usage: procmon exec [--once | --no-restart]")
+	assert.Contains(t, stdout, "-restart-delay duration")
 }
 
 // A second procmon on the socket, journal or pidfile of a running one is a

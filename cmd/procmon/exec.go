@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,14 +17,24 @@ import (
 // a configuration file (with --no-restart, a drop-in for tini or dumb-init). It
 // is an ordinary configuration of one critical task, run by the same supervisor.
 func execCommand(a args) int {
+	cfg, err := execConfig(a.rest)
+	var help helpRequested
+	if errors.As(err, &help) {
+		fmt.Printf("%s\n%s", execUsage, help)
+		return 0
+	}
 	return superviseWith(func() (*config.Config, error) {
-		cfg, err := execConfig(a.rest)
 		if err != nil {
 			return nil, fmt.Errorf("procmon exec: %w\n%s", err, execUsage)
 		}
 		return cfg, nil
 	}, tasks.Options{ForwardSignals: true, DirectOutput: true, InheritStdin: true})
 }
+
+// helpRequested is exec's -h: the description of its flags.
+type helpRequested string
+
+func (h helpRequested) Error() string { return string(h) }
 
 const execUsage = `usage: procmon exec [--once | --no-restart] [--restart-delay D] [--max-runtime D] [--load-high X --load-low Y]
                     [--stdout FILE] [--stderr FILE|stdout] [--log-command CMD] [--pidfile FILE]
@@ -44,7 +55,12 @@ func execConfig(argv []string) (*config.Config, error) {
 	pidfile := fs.String("pidfile", "", "write procmon's pid here")
 	user := fs.String("user", "", "run the command as this user")
 	group := fs.String("group", "", "and group")
-	if err := fs.Parse(argv); err != nil {
+	if err := fs.Parse(argv); errors.Is(err, flag.ErrHelp) {
+		var flags strings.Builder
+		fs.SetOutput(&flags)
+		fs.PrintDefaults()
+		return nil, helpRequested(flags.String())
+	} else if err != nil {
 		return nil, err
 	}
 	command := fs.Args()

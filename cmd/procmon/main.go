@@ -40,10 +40,18 @@ func run(argv []string) int {
 	if a.command != "run" && a.command != "exec" {
 		early.Release() // only a supervisor reads them: a client dies of them, as any command
 	}
+	cmd := lookup(a.command)
+	switch {
+	case a.help && cmd != nil:
+		fmt.Printf("usage: procmon %s %s\n  %s\n", cmd.name, cmd.args, cmd.help)
+		return 0
+	case a.help:
+		return printUsage(a)
+	}
 	if sub, ok := subcommands[a.command]; ok {
 		return sub(a)
 	}
-	if cmd := lookup(a.command); cmd != nil {
+	if cmd != nil {
 		return control(a, cmd)
 	}
 	fmt.Fprintf(os.Stderr, "procmon: unknown command %q\n%s", a.command, usage)
