@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/procmon/procmon/config"
 	"github.com/procmon/procmon/tasks"
 )
@@ -38,7 +40,7 @@ func (h helpRequested) Error() string { return string(h) }
 
 const execUsage = `usage: procmon exec [--once | --no-restart] [--restart-delay D] [--max-runtime D] [--load-high X --load-low Y]
                     [--stdout FILE] [--stderr FILE|stdout] [--log-command CMD] [--pidfile FILE]
-                    [--user U] [--group G] -- CMD ARG...`
+                    [--user U] [--group G] [--log-level LEVEL] -- CMD ARG...`
 
 func execConfig(argv []string) (*config.Config, error) {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
@@ -55,6 +57,7 @@ func execConfig(argv []string) (*config.Config, error) {
 	pidfile := fs.String("pidfile", "", "write procmon's pid here")
 	user := fs.String("user", "", "run the command as this user")
 	group := fs.String("group", "", "and group")
+	logLevel := fs.String("log-level", "info", "procmon's own log: debug, info, warn or error (warn: silent while all goes well, as tini)")
 	if err := fs.Parse(argv); errors.Is(err, flag.ErrHelp) {
 		var flags strings.Builder
 		fs.SetOutput(&flags)
@@ -73,7 +76,12 @@ func execConfig(argv []string) (*config.Config, error) {
 	if *once && *noRestart {
 		return nil, fmt.Errorf("--once and --no-restart exclude each other")
 	}
+	level, err := logrus.ParseLevel(*logLevel)
+	if err != nil || level > logrus.DebugLevel || level < logrus.ErrorLevel {
+		return nil, fmt.Errorf("--log-level must be debug, info, warn or error (got %q)", *logLevel)
+	}
 	cfg := config.Empty()
+	cfg.Procmon.LogLevel = level
 	cfg.Procmon.Socket = "" // no control API: one command needs none
 	cfg.Procmon.Pidfile = *pidfile
 	typ, restart := config.Service, config.RestartAlways

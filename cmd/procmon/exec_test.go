@@ -301,3 +301,11 @@ func TestExecAsPID1IgnoresSentFaultSignals(t *testing.T) {
 	assert.Equal(t, 128+int(syscall.SIGTERM), waitExit(t, cmd, out, 10*time.Second), out.String())
 	assert.NotContains(t, out.String(), "goroutine ")
 }
+
+// --log-level warn keeps procmon silent while all goes well, as tini is.
+func TestExecLogLevelWarnIsSilent(t *testing.T) {
+	stdout, stderr, code := runCmd(t, procmon("exec", "--log-level", "warn", "--no-restart", "--", "sh", "-c", "echo hi"))
+	assert.Equal(t, 0, code, stderr)
+	assert.Equal(t, "hi\n", stdout)
+	assert.Empty(t, stderr)
+}
