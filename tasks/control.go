@@ -261,7 +261,9 @@ func (s *Supervisor) NotReady() ([]string, error) {
 	var names []string
 	if !s.Do(func() {
 		for _, t := range s.order {
-			if t.cfg.Autostart && !t.allReady() {
+			// A task the file gives no instance is not meant to run, as one with
+			// autostart = false; one scaled to 0 since is held back.
+			if t.cfg.Autostart && t.cfg.Instances > 0 && !t.allReady() {
 				names = append(names, t.cfg.Name)
 			}
 		}

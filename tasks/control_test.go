@@ -218,6 +218,26 @@ command = ["sleep", "1000"]
 	assert.Contains(t, notReady, "migrate")
 }
 
+func TestATaskWithNoInstanceInTheFileIsNotWaitedFor(t *testing.T) {
+	h := start(t, `
+[tasks.spare]
+command = ["sleep", "1000"]
+instances = 0
+
+[tasks.web]
+command = ["sleep", "1000"]
+instances = 2
+`)
+	h.waitState("web", 1, Ready)
+	notReady, err := h.sup.NotReady()
+	require.NoError(t, err)
+	assert.Empty(t, notReady)
+	require.NoError(t, h.sup.Scale("web", 0))
+	notReady, err = h.sup.NotReady()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"web"}, notReady, "a scale to 0 holds it back")
+}
+
 // Removing a replica of a ready task leaves the tasks below it alone.
 func TestScalingAParentDownKeepsItsChildren(t *testing.T) {
 	h := start(t, `
