@@ -20,6 +20,7 @@ type maintenanceState struct {
 	servicesChanged bool
 	// The file as SIGUSR1 found it during the cycle: applied at the end.
 	heldReload *config.Config
+	timedOut   bool // the command ran past timeout: the cycle failed, whatever its code
 }
 
 // Maintenance runs the maintenance cycle, as SIGHUP does.
@@ -67,7 +68,7 @@ func (s *Supervisor) stepMaintenance() {
 		return
 	}
 	r := &run{inst: m.inst}
-	r.gone = func() { s.finishMaintenance(r.exit.Code(), "") } // once its leftovers are gone too
+	r.gone = func() { s.finishMaintenance(s.maintenanceCode(r), "") } // once its leftovers are gone too
 	cmd, err := s.command(m.inst, r, nil)
 	if err == nil {
 		var started signals.Started
@@ -94,9 +95,23 @@ func (s *Supervisor) onMaintenanceExit(r *run, e signals.Exit) {
 	s.drain(r)
 }
 
+// onMaintenanceTimeout stops the command as a task is stopped (SIGTERM, SIGKILL
+// after stop_timeout), so that a backup can clean up after itself, as systemd
+// lets it.
 func (s *Supervisor) onMaintenanceTimeout(r *run) {
-	s.log.WithField("timeout", s.cfg.Maintenance.Timeout.String()).Warn("maintenance timed out: killing it")
-	s.kill(r)
+	s.log.WithField("timeout", s.cfg.Maintenance.Timeout.String()).Warn("maintenance timed out: stopping it")
+	s.maint.timedOut = true
+	s.signalStop(r)
+}
+
+// maintenanceCode is the cycle's outcome: the command's code (128+N when signal
+// N ended it), 1 when it exited 0 only after it ran out of time.
+func (s *Supervisor) maintenanceCode(r *run) int {
+	code := r.exit.Code()
+	if code == 0 && s.maint.timedOut {
+		return 1
+	}
+	return code
 }
 
 // finishMaintenance ends the cycle: the tasks start again, or, when the command

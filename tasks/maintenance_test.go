@@ -117,10 +117,10 @@ on_failure = %q
 			h.rec.waitFor(t, is(EvTaskReady, "db"))
 			hup(h)
 			finished := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
-			assert.Equal(t, 128+9, *finished.ExitCode, "killed by SIGKILL")
+			assert.Equal(t, 128+15, *finished.ExitCode, "stopped by SIGTERM, as a task is")
 			assert.Contains(t, h.log.String(), `level=warning msg="maintenance finished"`, "a failed cycle stands out")
 			if onFailure == "exit" {
-				assert.Equal(t, 137, h.wait())
+				assert.Equal(t, 143, h.wait())
 				return
 			}
 			h.rec.waitN(t, 2, 10*time.Second, is(EvTaskReady, "db"))
@@ -244,4 +244,23 @@ stop_timeout = "2s"
 	}, 10*time.Second, time.Millisecond)
 	assert.Equal(t, 0, h.wait())
 	assert.Zero(t, h.rec.count(is(EvMaintenanceStarted, "")))
+}
+
+// A command past its timeout gets SIGTERM first, as a task would, so that it
+// can clean up; the cycle fails even when it then exits 0.
+func TestMaintenanceTimeoutLetsTheCommandCleanUp(t *testing.T) {
+	cleaned := filepath.Join(t.TempDir(), "cleaned")
+	h := start(t, fmt.Sprintf(`
+[tasks.db]
+command = ["sleep", "1000"]
+
+[maintenance]
+command = ["sh", "-c", "trap 'touch %s; exit 0' TERM; while :; do sleep 0.01; done"]
+timeout = "1s"
+`, cleaned))
+	h.rec.waitFor(t, is(EvTaskReady, "db"))
+	hup(h)
+	finished := h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceFinished })
+	assert.Equal(t, 1, *finished.ExitCode, "it ran out of time: a failure, though it exited 0")
+	assert.FileExists(t, cleaned)
 }
