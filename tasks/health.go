@@ -50,14 +50,23 @@ func newAwaited(names []string) awaited {
 	return awaited{names: names, passed: map[string]bool{}, failed: map[string]error{}}
 }
 
-// record notes a result and reports whether every monitor has now passed.
-func (a *awaited) record(name string, err error) bool {
+// record notes a result and reports whether every monitor has now passed, and
+// whether a failure is news: the monitor's first, or another reason than its last.
+func (a *awaited) record(name string, err error) (all, news bool) {
 	if err != nil {
+		last := a.failed[name]
 		a.failed[name] = err
-		return false
+		return false, last == nil || last.Error() != err.Error()
 	}
 	a.passed[name] = true
-	return len(a.passed) == len(a.names)
+	return len(a.passed) == len(a.names), false
+}
+
+// noteWaiting logs a failure of a check that an instance waits on when it is
+// news, as the kubelet records a failed probe: polling goes on quietly while the
+// reason stays the same.
+func (s *Supervisor) noteWaiting(i *instance, what string, ev monitorEvent) {
+	s.log.WithFields(i.event("").fields()).WithField("monitor", ev.name).WithError(ev.err).Info(what)
 }
 
 // blocker is the first monitor still to pass, and why: its latest failure.
@@ -238,7 +247,11 @@ func (s *Supervisor) onMonitor(ev monitorEvent) {
 		if r.inst.run != r || r.exit != nil || r.stopRequested() || r.becameRdy {
 			return
 		}
-		if r.awaiting.record(ev.name, ev.err) {
+		all, news := r.awaiting.record(ev.name, ev.err)
+		if news {
+			s.noteWaiting(r.inst, "not ready yet", ev)
+		}
+		if all {
 			r.stopMonitors()
 			s.becomeReady(r.inst, time.Time{})
 		}
@@ -282,7 +295,11 @@ func (s *Supervisor) onWaitFor(ev monitorEvent) {
 	if i.pre != ev.pre {
 		return
 	}
-	if ev.pre.waiting.record(ev.name, ev.err) {
+	all, news := ev.pre.waiting.record(ev.name, ev.err)
+	if news {
+		s.noteWaiting(i, "wait_for not satisfied yet", ev)
+	}
+	if all {
 		s.cancelPreSpawn(i)
 		s.launch([]*instance{i})
 	}

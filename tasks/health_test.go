@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -128,6 +129,8 @@ start_retries = 0
 	failed := h.rec.waitFor(t, is(EvMonitorFailed, "slow"))
 	assert.Regexp(t, `^not ready within ready_timeout \(300ms\); last check: patient: closed: dial tcp .*: connection refused$`, failed.Error)
 	assert.NotContains(t, h.log.String(), "below the retry threshold", "no warning for each poll of a readiness check")
+	assert.Equal(t, 1, strings.Count(h.log.String(), `level=info msg="not ready yet"`),
+		"the failure is told once while its reason stays the same:\n%s", h.log.String())
 }
 
 func TestReadyTimeoutIsAFailedStart(t *testing.T) {
