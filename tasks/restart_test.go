@@ -95,6 +95,25 @@ restart_delay = "0s"
 	}
 }
 
+// A task held back by a parent that ended shares its verdict: a parent that
+// exited as expected under restart = "never" leaves procmon exiting 0, one that
+// failed leaves it exiting 1.
+func TestTasksHeldByAnEndedParentShareItsVerdict(t *testing.T) {
+	for code, want := range map[int]int{0: 0, 4: 1} {
+		h := start(t, fmt.Sprintf(`
+[tasks.p]
+command = ["sh", "-c", "sleep 0.2; exit %d"]
+restart = "never"
+start_time = "0s"
+
+[tasks.c]
+parent = "p"
+command = ["sleep", "1000"]
+`, code))
+		assert.Equal(t, want, h.wait(), "parent exit %d", code)
+	}
+}
+
 // A critical task that exits at once, and is not run again, passes its own exit
 // code on to procmon.
 func TestCriticalQuickExitGivesItsCode(t *testing.T) {

@@ -95,13 +95,13 @@ func (s *Supervisor) finished() bool {
 		return false
 	}
 	failed := false
-	ended := map[*task]bool{}
+	ended := map[*task]bool{} // whether each task looked at ended as expected
 	for _, t := range s.order {
 		e, ok := s.endedOrBlocked(t, ended)
 		if !e {
 			return false
 		}
-		ended[t] = true
+		ended[t] = ok
 		failed = failed || !ok
 	}
 	s.exitCode = 0
@@ -131,7 +131,9 @@ func (s *Supervisor) anyActive() bool {
 
 // endedOrBlocked reports whether t will not run again on its own: all its instances
 // ended, or it waits on a parent that ended without being ready. ok is false when
-// that end was not the expected one. ended holds the verdicts on t's parents.
+// that end was not the expected one; a task held by a parent shares that
+// parent's verdict, as it never failed itself. ended holds the verdicts on t's
+// parents.
 func (s *Supervisor) endedOrBlocked(t *task, ended map[*task]bool) (done, ok bool) {
 	if len(t.instances) == 0 {
 		return false, false
@@ -148,13 +150,13 @@ func (s *Supervisor) endedOrBlocked(t *task, ended map[*task]bool) (done, ok boo
 		return true, allOK
 	}
 	for _, p := range t.parents {
-		if ended[p] && !p.ready() {
+		if parentOK, done := ended[p]; done && !p.ready() {
 			for _, i := range t.instances {
 				if i.state != Pending {
 					return false, false
 				}
 			}
-			return true, false
+			return true, parentOK
 		}
 	}
 	return false, false
