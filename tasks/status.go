@@ -104,6 +104,10 @@ func (i *instance) status() InstanceStatus {
 		st.Pid = r.pid
 		started := r.started
 		st.StartedAt = &started
+	} else if i.run != nil && st.State == Pending {
+		// Its process is gone, what it left in its group is being stopped: the
+		// next spawn waits for that, and "pending" would hide it (SPEC 3.1).
+		st.State = Stopping
 	}
 	if i.lastExit != nil {
 		code := i.lastExit.Code()

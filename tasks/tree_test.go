@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -215,4 +216,20 @@ stop_timeout = "100ms"
 `)
 	h.pid("app", 0)
 	h.stop()
+}
+
+// While what a process left in its group is being stopped, its instance shows
+// as stopping: the next spawn waits for that group, and "pending" would hide it.
+func TestStatusShowsStoppingWhileLeftoversStop(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "trapped")
+	h := start(t, fmt.Sprintf(`
+[tasks.leaver]
+command = ["sh", "-c", "sh -c 'trap \"\" TERM; touch %s; while :; do sleep 0.01; done' & while [ ! -e %s ]; do sleep 0.01; done"]
+stop_timeout = "2s"
+restart_delay = "0s"
+start_time = "0s"
+`, marker, marker))
+	h.rec.waitFor(t, is(EvTaskExited, "leaver"))
+	assert.Equal(t, Stopping, h.instance("leaver", 0).State)
+	h.rec.waitN(t, 2, 10*time.Second, is(EvTaskStarted, "leaver"))
 }
