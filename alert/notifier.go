@@ -182,6 +182,9 @@ func (n *Notifier) Drain() {
 	})
 }
 
+// Drained is closed once a Drain has sent, or given up on, all that was queued.
+func (n *Notifier) Drained() <-chan struct{} { return n.done }
+
 // Close stops taking events and lets the channels send what is queued for
 // drainWait at most, and not once ctx is done (the end of procmon's shutdown
 // budget): procmon's exit waits for it. Then it cancels what is still being

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,9 +79,18 @@ func (a *alerts) reload(cfg *config.Config) {
 		return
 	}
 	a.current.Drain()
-	a.replaced = append(a.replaced, a.current)
+	a.replaced = append(slices.DeleteFunc(a.replaced, drained), a.current)
 	a.entries, a.current = cfg.Notify, alert.New(cfg.Notify, a.deps, a.log)
 	a.log.WithField("entries", len(cfg.Notify)).Info("notify channels reloaded")
+}
+
+func drained(n *alert.Notifier) bool {
+	select {
+	case <-n.Drained():
+		return true
+	default:
+		return false
+	}
 }
 
 // Close flushes the notifier in force and those replaced, side by side, until
