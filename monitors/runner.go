@@ -27,6 +27,11 @@ type releaser interface{ release() }
 // within it; one that ignores ctx is left behind rather than blocking the caller.
 const abandonAfter = 200 * time.Millisecond
 
+// lateAfter is how long past its timeout a check counts as hung. A check that
+// honours its ctx returns its own error by then, which names what it waited for
+// (`Get "http://...": context deadline exceeded`); a bare "timed out" does not.
+const lateAfter = 100 * time.Millisecond
+
 // runner schedules one leaf check. It is the only run loop of the package: initial
 // delay, jitter, per-check timeout, no overlapping runs and panic recovery live here
 // and nowhere else (Consul copy-pasted them per check type).
@@ -119,7 +124,7 @@ func (r *runner) Run(ctx context.Context, t Target, report func(error)) {
 }
 
 func (r *runner) start(ctx context.Context) *inflight {
-	f := &inflight{done: make(chan error, 1), deadline: time.NewTimer(r.timeout)}
+	f := &inflight{done: make(chan error, 1), deadline: time.NewTimer(r.timeout + lateAfter)}
 	go func() { f.done <- r.probe(ctx) }()
 	return f
 }

@@ -2,6 +2,7 @@ package monitors
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -122,6 +123,20 @@ func TestHangingCheck(t *testing.T) {
 	stop()
 	assert.Less(t, time.Since(begin), 2*time.Second, "Run returns promptly despite the hung check")
 	assert.EqualValues(t, 1, started.Load(), "never a second concurrent run of the check")
+}
+
+// A check that honours its timeout reports its own reason, which names what it
+// waited for, rather than a bare "timed out".
+func TestTimeoutOfACheckHonouringItNamesWhatItWaitedFor(t *testing.T) {
+	waits := checkFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		return fmt.Errorf("GET http://127.0.0.1:9/health: %w", ctx.Err())
+	})
+	rec, stop := run(t, fakeRunner(waits, time.Hour, 20*time.Millisecond, 0), Target{Mode: Polling})
+	defer stop()
+	got := rec.waitLen(t, 1)
+	assert.ErrorIs(t, got[0], ErrTimeout)
+	assert.ErrorContains(t, got[0], "fake: timed out after 20ms: GET http://127.0.0.1:9/health: context deadline exceeded")
 }
 
 func TestCheckHonouringTimeout(t *testing.T) {
