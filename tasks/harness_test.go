@@ -275,15 +275,20 @@ func (s *Supervisor) samplesLoadForTest() bool {
 
 // waitIgnoring waits until pid ignores sig: a shell's trap that ignores it is in
 // force only once the shell has run it, a moment after its spawn.
-func waitIgnoring(t testing.TB, pid int, sig unix.Signal) {
+func waitIgnoring(t testing.TB, pid int, sig unix.Signal) { waitSigMask(t, pid, sig, "SigIgn") }
+
+// waitCatching waits until pid catches sig (a shell's trap with a command).
+func waitCatching(t testing.TB, pid int, sig unix.Signal) { waitSigMask(t, pid, sig, "SigCgt") }
+
+func waitSigMask(t testing.TB, pid int, sig unix.Signal, field string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		if err != nil {
 			return false
 		}
-		_, rest, _ := strings.Cut(string(data), "SigIgn:\t")
+		_, rest, _ := strings.Cut(string(data), field+":\t")
 		mask, err := strconv.ParseUint(strings.SplitN(rest, "\n", 2)[0], 16, 64)
 		return err == nil && mask&(1<<(sig-1)) != 0
-	}, 10*time.Second, time.Millisecond, "process %d never ignored %v", pid, sig)
+	}, 10*time.Second, time.Millisecond, "process %d never had %v in %s", pid, sig, field)
 }

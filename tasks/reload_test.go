@@ -253,6 +253,7 @@ func TestReloadOfHowToStopRestartsNothing(t *testing.T) {
 	h := startFile(t, path)
 	h.rec.waitFor(t, is(EvTaskReady, "b"))
 	a, b := h.pid("a", 0), h.pid("b", 0)
+	waitCatching(t, b, unix.SIGUSR1)
 	writeFile(t, path, "[procmon]\nstop_timeout = \"3s\"\n[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n"+trapper+"stop_signal = \"USR1\"\n")
 	require.NoError(t, h.sup.Reload())
 	reload := h.rec.waitFor(t, is(EvReload, ""))
