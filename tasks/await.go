@@ -101,11 +101,17 @@ func (w *waiter) settled() (bool, error) {
 	}
 	if w.action == ActStop {
 		for _, i := range w.t.instances {
+			if i.enabled {
+				return true, fmt.Errorf("%w: %s was started again before it stopped", ErrNotDone, i.label)
+			}
 			if i.run != nil {
 				return false, nil
 			}
 		}
 		return true, nil
+	}
+	if len(w.t.instances) == 0 {
+		return true, fmt.Errorf("%w: %s has no instance: scale it first", ErrNotDone, w.t.cfg.Name)
 	}
 	for _, i := range w.t.instances {
 		if why := w.failure(i); why != "" {
@@ -120,16 +126,18 @@ func (w *waiter) settled() (bool, error) {
 	return true, nil
 }
 
-// failure says why i will not become ready by itself, if it will not.
+// failure says why i will not become ready by itself, if it will not. A
+// restart since the wait began is a failure, whatever the state it left (with
+// restart_delay = "0s" it is pending again before anyone looks).
 func (w *waiter) failure(i *instance) string {
 	switch {
 	case i.state == Fatal:
 		return "is fatal: " + i.lastFailure
 	case i.state == Exited:
 		return "exited (" + i.lastExit.String() + ") and its restart policy does not run it again"
-	case i.state == Stopped:
+	case i.state == Stopped && !i.enabled: // an enabled one is only held, by maintenance
 		return "was stopped"
-	case i.state == Backoff && i.restarts > w.marks[i].restarts:
+	case i.restarts > w.marks[i].restarts:
 		if i.failedStarts > 0 {
 			return "failed to start (" + i.lastFailure + "); procmon tries again"
 		}

@@ -107,3 +107,85 @@ command = ["false"]
 		return n == 0
 	}, 10*time.Second, time.Millisecond, "the wait is forgotten")
 }
+
+// With restart_delay = "0s" a failed start passes through backoff within one
+// event: the restart count, not the state, tells the wait.
+func TestAwaitedStartFailsWithoutARestartDelay(t *testing.T) {
+	h := start(t, `
+[tasks.broken]
+command = ["sh", "-c", "exit 3"]
+autostart = false
+restart_delay = "0s"
+start_retries = -1
+ready = ["never"]
+
+[monitors.never]
+type = "exec"
+command = ["false"]
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	assert.ErrorIs(t, h.sup.Await(ctx, "broken", ActStart), ErrNotDone)
+}
+
+// A start asked during maintenance waits for the cycle to end: the task is
+// held, not stopped.
+func TestAwaitedStartDuringMaintenanceWaitsForTheCycle(t *testing.T) {
+	h := start(t, `
+[tasks.web]
+command = ["sleep", "1000"]
+autostart = false
+
+[maintenance]
+command = ["sleep", "0.2"]
+`)
+	require.NoError(t, h.sup.Maintenance())
+	h.rec.waitFor(t, func(ev Event) bool { return ev.Type == EvMaintenanceStarted })
+	require.NoError(t, h.sup.Await(context.Background(), "web", ActStart))
+	assert.Equal(t, Ready, h.instance("web", 0).State)
+}
+
+// A restart of a task in backoff runs it now, not when the backoff ends.
+func TestAwaitedRestartOfATaskInBackoffRunsItNow(t *testing.T) {
+	h := start(t, `
+[tasks.flaky]
+command = ["sh", "-c", "exit 1"]
+restart_delay = "50s"
+start_retries = -1
+`)
+	h.waitState("flaky", 0, Backoff)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, h.sup.Await(ctx, "flaky", ActRestart), "ready as soon as spawned")
+	assert.Equal(t, 2, h.rec.count(is(EvTaskStarted, "flaky")))
+}
+
+// A stop that a start overtakes is answered: it did not take effect.
+func TestAwaitedStopOvertakenByAStart(t *testing.T) {
+	h := start(t, `
+[tasks.stubborn]
+command = ["sh", "-c", "trap '' TERM; while :; do sleep 0.01; done"]
+stop_timeout = "1s"
+`)
+	waitIgnoring(t, h.pid("stubborn", 0), unix.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- h.sup.Await(context.Background(), "stubborn", ActStop) }()
+	h.waitState("stubborn", 0, Stopping)
+	require.NoError(t, h.sup.Start("stubborn"))
+	select {
+	case err := <-done:
+		assert.ErrorContains(t, err, "stubborn was started again before it stopped")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stop was never answered")
+	}
+}
+
+func TestAwaitedStartOfATaskWithoutInstances(t *testing.T) {
+	h := start(t, `
+[tasks.spare]
+command = ["sleep", "1000"]
+instances = 0
+`)
+	err := h.sup.Await(context.Background(), "spare", ActStart)
+	assert.ErrorContains(t, err, "spare has no instance: scale it first")
+}

@@ -48,9 +48,9 @@ func (s *Supervisor) onTask(name string, fn func(t *task) error) error {
 	return err
 }
 
-// Start enables every instance of name again: stopped, ended and fatal ones run
-// (with fresh start retries) once their parents are ready, and so does the
-// subtree that waited for them.
+// Start enables every instance of name again: stopped, ended, fatal and
+// backing-off ones run (with fresh start retries) once their parents are ready,
+// and so does the subtree that waited for them.
 func (s *Supervisor) Start(name string) error {
 	return s.onTask(name, func(t *task) error {
 		s.startTask(t)
@@ -66,10 +66,14 @@ func (s *Supervisor) startTask(t *task) {
 }
 
 // enable lets i run again. An instance whose process ended but whose group is
-// still draining becomes pending too: it starts once the group is gone.
+// still draining becomes pending too: it starts once the group is gone. One in
+// backoff starts now, with fresh start retries: someone asked for it.
 func (s *Supervisor) enable(i *instance) {
 	i.enabled = true
-	if i.state == Stopped || i.state.terminal() {
+	if i.state == Backoff {
+		s.cancelBackoff(i)
+	}
+	if i.state == Stopped || i.state == Backoff || i.state.terminal() {
 		i.failedStarts = 0
 		s.setState(i, Pending)
 	}

@@ -174,26 +174,35 @@ func (o *taskOutput) pipeEnded() {
 }
 
 // close lets go of the output: at once when no pipe of it is left, else when
-// the last one ends. Either way off the caller's goroutine, the supervisor's:
-// a logger may take seconds to flush and stop, and several stop side by side.
+// the last one ends. Its files are let go at once, so that a spawn that follows
+// opens them anew (with a reload's new log_max_size); its logger off the
+// caller's goroutine, the supervisor's: a logger may take seconds to flush and
+// stop, and several stop side by side.
 func (o *taskOutput) close() {
 	o.mu.Lock()
 	idle := !o.closing && o.pipes == 0
 	o.closing = true
 	o.mu.Unlock()
 	if idle {
-		o.releases.Go(o.release)
+		o.releaseFiles()
+		if o.logger != nil {
+			o.releases.Go(o.logger.Close)
+		}
 	}
 }
 
 func (o *taskOutput) release() {
+	o.releaseFiles()
+	if o.logger != nil {
+		o.logger.Close()
+	}
+}
+
+func (o *taskOutput) releaseFiles() {
 	for _, path := range o.paths {
 		o.files.release(path)
 	}
 	o.paths = nil
-	if o.logger != nil {
-		o.logger.Close()
-	}
 }
 
 // outputFiles shares one output.File among every stream and instance writing to

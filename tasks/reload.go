@@ -51,31 +51,31 @@ func (s *Supervisor) applyFile(cfg *config.Config) error {
 		s.fileCfg = prev
 		return err
 	}
-	if keys := startOnly(prev.Procmon, cfg.Procmon); len(keys) > 0 {
-		s.log.WithField("keys", keys).Warn("reload: these [procmon] keys changed, and take effect only when procmon restarts")
+	if keys := startOnly(s.boot, cfg.Procmon); len(keys) > 0 {
+		s.log.WithField("keys", keys).Warn("reload: these [procmon] keys differ from those procmon started with, and take effect only when it restarts")
 	}
 	return nil
 }
 
-// startOnly lists the [procmon] keys that differ between old and next and that
-// procmon reads only as it starts: the files and sockets it opens, its log's
-// format and the subreaper. log_level, stop_timeout, shutdown_timeout and
-// load_metric apply at once.
-func startOnly(old, next config.Global) []string {
+// startOnly lists the [procmon] keys that differ between boot (what procmon
+// started with) and next and that procmon reads only as it starts: the files
+// and sockets it opens, its log's format and the subreaper. log_level,
+// stop_timeout, shutdown_timeout and load_metric apply at once.
+func startOnly(boot, next config.Global) []string {
 	var keys []string
 	for _, k := range []struct {
 		name    string
 		changed bool
 	}{
-		{"log_format", old.LogFormat != next.LogFormat},
-		{"log_file", old.LogFile != next.LogFile},
-		{"socket", old.Socket != next.Socket},
-		{"http", old.HTTP != next.HTTP},
-		{"http_token", old.HTTPToken != next.HTTPToken},
-		{"pidfile", old.Pidfile != next.Pidfile},
-		{"journal", old.Journal != next.Journal},
-		{"services_dir", old.ServicesDir != next.ServicesDir},
-		{"subreaper", old.Subreaper != next.Subreaper},
+		{"log_format", boot.LogFormat != next.LogFormat},
+		{"log_file", boot.LogFile != next.LogFile},
+		{"socket", boot.Socket != next.Socket},
+		{"http", boot.HTTP != next.HTTP},
+		{"http_token", boot.HTTPToken != next.HTTPToken},
+		{"pidfile", boot.Pidfile != next.Pidfile},
+		{"journal", boot.Journal != next.Journal},
+		{"services_dir", boot.ServicesDir != next.ServicesDir},
+		{"subreaper", boot.Subreaper != next.Subreaper},
 	} {
 		if k.changed {
 			keys = append(keys, k.name)

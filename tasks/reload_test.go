@@ -417,5 +417,37 @@ func TestReloadWarnsOfProcmonKeysThatNeedARestart(t *testing.T) {
 	writeFile(t, path, fmt.Sprintf("[procmon]\nshutdown_timeout = \"3s\"\njournal = %q\n[tasks.a]\ncommand = [\"sleep\", \"1000\"]\n",
 		filepath.Join(dir, "journal")))
 	require.NoError(t, h.sup.Reload())
-	assert.Contains(t, h.log.String(), `msg="reload: these [procmon] keys changed, and take effect only when procmon restarts" keys="[journal]"`)
+	assert.Contains(t, h.log.String(), `msg="reload: these [procmon] keys differ from those procmon started with, and take effect only when it restarts" keys="[journal]"`)
+}
+
+// A reload's new log_max_size applies to the file the restarted task opens.
+func TestReloadOfLogMaxSizeApplies(t *testing.T) {
+	dir := t.TempDir()
+	path, out := filepath.Join(dir, "procmon.toml"), filepath.Join(dir, "out.log")
+	task := func(size string) string {
+		return fmt.Sprintf("[tasks.w]\ncommand = [\"sh\", \"-c\", \"while :; do echo 0123456789012345678901234567890123456789; sleep 0.01; done\"]\nstdout = %q\nlog_max_size = %q\nlog_backups = 1\n", out, size)
+	}
+	writeFile(t, path, task("0"))
+	h := startFile(t, path)
+	h.pid("w", 0)
+	writeFile(t, path, task("400"))
+	require.NoError(t, h.sup.Reload())
+	require.Eventually(t, func() bool { _, err := os.Stat(out + ".1"); return err == nil }, 10*time.Second, 5*time.Millisecond,
+		"the file never rotated at the new log_max_size")
+}
+
+// services_dir is watched as procmon started: one that a reload adds, which
+// nothing watches, does not keep procmon running once every task has ended.
+func TestAServicesDirAddedByAReloadDoesNotKeepProcmonRunning(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "procmon.toml")
+	const job = "[tasks.job]\ntype = \"oneshot\"\ncommand = [\"sh\", \"-c\", \"while [ ! -e \\\"$0\\\" ]; do sleep 0.01; done\", %q]\n"
+	gate := filepath.Join(dir, "gate")
+	writeFile(t, path, fmt.Sprintf(job, gate))
+	h := startFile(t, path)
+	writeFile(t, path, fmt.Sprintf("[procmon]\nservices_dir = %q\n"+job, dir, gate))
+	require.NoError(t, h.sup.Reload())
+	assert.Contains(t, h.log.String(), `keys="[services_dir]"`)
+	writeFile(t, gate, "")
+	assert.Equal(t, 0, h.wait())
 }

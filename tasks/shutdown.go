@@ -91,7 +91,7 @@ func (s *Supervisor) finished() bool {
 	if s.shutdown != nil {
 		return true
 	}
-	if len(s.order) == 0 || s.maint != nil || s.cfg.Procmon.ServicesDir != "" {
+	if len(s.order) == 0 || s.maint != nil || s.boot.ServicesDir != "" {
 		return false
 	}
 	failed := false

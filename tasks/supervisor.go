@@ -61,7 +61,10 @@ type Supervisor struct {
 	// that overlap apply the files in the order they read them.
 	reloading sync.Mutex
 	fileCfg   *config.Config // what the file says, without services_dir's tasks
-	services  []services.Service
+	// boot is [procmon] as procmon started with it: the keys read only at
+	// start (services_dir, sockets, files) stay as they were until a restart.
+	boot     config.Global
+	services []services.Service
 	// ignoredServices are the files of services_dir left out, and why: logged once.
 	ignoredServices map[string]string
 	reaper          *signals.Reaper
@@ -139,6 +142,7 @@ func New(opts Options) (*Supervisor, error) {
 		cfg:          opts.Config,
 		file:         opts.Config.File,
 		fileCfg:      opts.Config,
+		boot:         opts.Config.Procmon,
 		reaper:       opts.Reaper,
 		log:          opts.Log,
 		observers:    opts.Observers,
