@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
+
+	"github.com/procmon/procmon/config"
 )
 
 // ErrNotDone is the error of a waited-for action that did not take effect: an
@@ -62,6 +66,7 @@ type waiter struct {
 	marks  map[*instance]mark
 	result chan error
 	gone   <-chan struct{} // the caller gave up
+	wake   *time.Timer     // looks again once start_time has passed
 }
 
 // mark is what an instance had done when the wait began.
@@ -85,9 +90,16 @@ func (s *Supervisor) settleWaiters() {
 			continue
 		default:
 		}
-		if done, err := w.settled(); done {
+		done, err, again := w.settled()
+		if done {
+			if w.wake != nil {
+				w.wake.Stop()
+			}
 			w.result <- err
 			continue
+		}
+		if again > 0 && w.wake == nil {
+			w.wake = time.AfterFunc(again, func() { s.Do(func() { w.wake = nil }) })
 		}
 		kept = append(kept, w)
 	}
@@ -95,35 +107,70 @@ func (s *Supervisor) settleWaiters() {
 	s.waiters = kept
 }
 
-func (w *waiter) settled() (bool, error) {
+// settled tells whether the wait is over, and how; when it hangs on time alone
+// (start_time), again is how long until it should be looked at once more.
+func (w *waiter) settled() (done bool, err error, again time.Duration) {
 	if w.t.removed {
-		return true, fmt.Errorf("%w: %s was removed by a reload", ErrNotDone, w.t.cfg.Name)
+		return true, fmt.Errorf("%w: %s was removed by a reload", ErrNotDone, w.t.cfg.Name), 0
 	}
 	if w.action == ActStop {
-		for _, i := range w.t.instances {
-			if i.enabled {
-				return true, fmt.Errorf("%w: %s was started again before it stopped", ErrNotDone, i.label)
-			}
-			if i.run != nil {
-				return false, nil
-			}
-		}
-		return true, nil
+		done, err := w.stopped()
+		return done, err, 0
 	}
 	if len(w.t.instances) == 0 {
-		return true, fmt.Errorf("%w: %s has no instance: scale it first", ErrNotDone, w.t.cfg.Name)
+		return true, fmt.Errorf("%w: %s has no instance: scale it first", ErrNotDone, w.t.cfg.Name), 0
 	}
 	for _, i := range w.t.instances {
 		if why := w.failure(i); why != "" {
-			return true, fmt.Errorf("%w: %s %s", ErrNotDone, i.label, why)
+			return true, fmt.Errorf("%w: %s %s", ErrNotDone, i.label, why), 0
 		}
 	}
 	for _, i := range w.t.instances {
 		if !i.readyLike() || (w.action == ActRestart && i.spawns == w.marks[i].spawns) {
-			return false, nil
+			return false, nil, 0
+		}
+		if left := i.startTimeLeft(); left > 0 {
+			return false, nil, left
 		}
 	}
-	return true, nil
+	return true, nil, 0
+}
+
+// startTimeLeft is how long a service without ready monitors, ready as soon as
+// spawned, must still run before its start counts as a success: an exit sooner
+// is a failed start, which the wait must report (as supervisorctl waits
+// startsecs).
+func (i *instance) startTimeLeft() time.Duration {
+	t := i.task.cfg
+	if t.Type != config.Service || len(t.Ready) > 0 || i.run == nil {
+		return 0
+	}
+	return t.StartTime - time.Since(i.run.started)
+}
+
+// stopped tells whether no process of the task, nor of the tasks below it that
+// its stop stops, is left; a start that overtook the stop ends the wait.
+func (w *waiter) stopped() (bool, error) {
+	for _, i := range w.t.instances {
+		if i.enabled {
+			return true, fmt.Errorf("%w: %s was started again before it stopped", ErrNotDone, i.label)
+		}
+	}
+	seen := map[*task]bool{}
+	var busy func(t *task) bool
+	busy = func(t *task) bool {
+		if seen[t] {
+			return false
+		}
+		seen[t] = true
+		for _, i := range t.instances {
+			if i.run != nil {
+				return true
+			}
+		}
+		return slices.ContainsFunc(t.children, busy)
+	}
+	return !busy(w.t), nil
 }
 
 // failure says why i will not become ready by itself, if it will not. A
@@ -164,7 +211,8 @@ func blockedParents(t *task, seen map[*task]string) []string {
 }
 
 // stuck says why t will not become ready by itself, if it will not: an
-// instance stopped, fatal or exited, none at all, or parents stuck in turn.
+// instance stopped, fatal, exited or failing to start, none at all, or parents
+// stuck in turn.
 func (t *task) stuck(seen map[*task]string) string {
 	if why, ok := seen[t]; ok {
 		return why
@@ -177,10 +225,12 @@ func (t *task) stuck(seen map[*task]string) string {
 		if why != "" {
 			break
 		}
-		switch i.state {
-		case Stopped, Fatal, Exited:
+		switch {
+		case i.state == Stopped, i.state == Fatal, i.state == Exited:
 			why = i.state.String()
-		case Pending:
+		case i.state == Backoff && i.failedStarts > 0:
+			why = "failing to start: " + i.lastFailure
+		case i.state == Pending:
 			if blocked := blockedParents(t, seen); len(blocked) > 0 {
 				why = "waits for " + strings.Join(blocked, ", ")
 			}

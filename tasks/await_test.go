@@ -2,6 +2,9 @@ package tasks
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -147,17 +150,59 @@ command = ["sleep", "0.2"]
 
 // A restart of a task in backoff runs it now, not when the backoff ends.
 func TestAwaitedRestartOfATaskInBackoffRunsItNow(t *testing.T) {
-	h := start(t, `
+	fixed := filepath.Join(t.TempDir(), "fixed")
+	h := start(t, fmt.Sprintf(`
 [tasks.flaky]
-command = ["sh", "-c", "exit 1"]
+command = ["sh", "-c", "[ -e %s ] && exec sleep 1000; exit 1"]
 restart_delay = "50s"
 start_retries = -1
-`)
+start_time = "100ms"
+`, fixed))
 	h.waitState("flaky", 0, Backoff)
+	require.NoError(t, os.WriteFile(fixed, nil, 0o644))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, h.sup.Await(ctx, "flaky", ActRestart), "ready as soon as spawned")
+	require.NoError(t, h.sup.Await(ctx, "flaky", ActRestart))
 	assert.Equal(t, 2, h.rec.count(is(EvTaskStarted, "flaky")))
+}
+
+// A service without ready monitors is ready once spawned, but a start is a
+// success only once it has outlived start_time: an exit sooner is reported.
+func TestAwaitedStartWaitsForStartTime(t *testing.T) {
+	h := start(t, `
+[tasks.quick]
+command = ["sh", "-c", "sleep 0.1; exit 127"]
+autostart = false
+start_time = "2s"
+restart_delay = "1s"
+
+[tasks.steady]
+command = ["sleep", "1000"]
+autostart = false
+start_time = "200ms"
+`)
+	err := h.sup.Await(context.Background(), "quick", ActStart)
+	assert.ErrorContains(t, err, "quick failed to start (exit code 127); procmon tries again")
+	began := time.Now()
+	require.NoError(t, h.sup.Await(context.Background(), "steady", ActStart))
+	assert.GreaterOrEqual(t, time.Since(began), 200*time.Millisecond, "answered once start_time had passed")
+}
+
+// A child's start fails while a parent keeps failing to start.
+func TestAwaitedStartFailsWhileAParentFailsToStart(t *testing.T) {
+	h := start(t, `
+[tasks.db]
+command = ["sh", "-c", "exit 2"]
+restart_delay = "30s"
+start_retries = -1
+
+[tasks.app]
+parent = "db"
+command = ["sleep", "1000"]
+`)
+	h.waitState("db", 0, Backoff)
+	err := h.sup.Await(context.Background(), "app", ActStart)
+	assert.ErrorContains(t, err, "app waits for parents that will not be ready by themselves: db (failing to start: exit code 2)")
 }
 
 // A stop that a start overtakes is answered: it did not take effect.
@@ -188,4 +233,22 @@ instances = 0
 `)
 	err := h.sup.Await(context.Background(), "spare", ActStart)
 	assert.ErrorContains(t, err, "spare has no instance: scale it first")
+}
+
+// A stop waits for the tasks below that it stops, also when the task itself has
+// no process left (a completed oneshot).
+func TestAwaitedStopWaitsForTheSubtree(t *testing.T) {
+	h := start(t, `
+[tasks.init]
+type = "oneshot"
+command = ["true"]
+
+[tasks.app]
+parent = "init"
+command = ["sh", "-c", "trap 'sleep 0.3; exit 0' TERM; while :; do sleep 0.01; done"]
+`)
+	app := h.pid("app", 0)
+	waitCatching(t, app, unix.SIGTERM)
+	require.NoError(t, h.sup.Await(context.Background(), "init", ActStop))
+	assert.ErrorIs(t, unix.Kill(app, 0), unix.ESRCH, "the stop returned before the task below was gone")
 }
