@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 	"syscall"
 
 	"github.com/BurntSushi/toml"
@@ -202,21 +203,30 @@ func (l *loader) httpURL(key toml.Key, r value, dst *string) {
 		l.errorf(key, "invalid URL %q: must be an absolute http:// or https:// URL", s)
 		return
 	}
-	if p := u.Port(); p != "" && !validPort(p) {
-		l.errorf(key, "invalid URL %q: port %s is not between 1 and 65535", s, p)
+	if problem := portProblem(u.Port()); u.Port() != "" && problem != "" {
+		l.errorf(key, "invalid URL %q: %s", s, problem)
 		return
 	}
 	*dst = s
 }
 
-// validPort: a number from 1 to 65535, or a service name ("http") as net.Dial
-// takes it.
-func validPort(p string) bool {
-	n, err := strconv.Atoi(p)
-	if err != nil {
-		return p != "" && !strings.HasPrefix(p, "-") && !strings.HasPrefix(p, "+")
+// portProblem says what is wrong with a port, if anything: it must be a number
+// from 1 to 65535, or a service name ("http") as net.Dial takes it: letters,
+// digits and dashes, with a letter.
+func portProblem(p string) string {
+	if strings.Trim(p, "0123456789") == "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("port %s is not between 1 and 65535", p)
+		}
+		return ""
 	}
-	return n >= 1 && n <= 65535
+	service := strings.ContainsFunc(p, unicode.IsLetter) && !strings.ContainsFunc(p, func(r rune) bool {
+		return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-')
+	})
+	if !service {
+		return fmt.Sprintf("port %q is neither a number nor a service name", p)
+	}
+	return ""
 }
 
 // hostPorts reads one "host:port" address or a list of them.
@@ -229,8 +239,8 @@ func (l *loader) hostPorts(key toml.Key, r value, dst *[]string) bool {
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
 			l.errorf(key, "invalid address %q: must be host:port", a)
 			return false
-		} else if !validPort(port) {
-			l.errorf(key, "invalid address %q: port %s is not between 1 and 65535", a, port)
+		} else if problem := portProblem(port); problem != "" {
+			l.errorf(key, "invalid address %q: %s", a, problem)
 			return false
 		}
 	}

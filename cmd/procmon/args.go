@@ -20,7 +20,8 @@ var usage = `usage:
   procmon help                         this text (also -h)
 
 -c FILE and -s PATH may stand before or after the subcommand (not after exec,
-whose arguments are all its own). CMD -h prints the usage of CMD. Control commands
+whose arguments are all its own). -h after a control command or exec prints
+the usage of that command alone. Control commands
 reach the server on -s PATH, else $PROCMON_SOCKET, else the socket of the
 configuration file, else the default socket.
 `

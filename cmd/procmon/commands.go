@@ -136,7 +136,11 @@ func act(action string) func(context.Context, *session, []string) error {
 		}
 		var errs []error
 		for _, name := range args {
-			if err := do(ctx, name, action); err != nil {
+			err := do(ctx, name, action)
+			if ctx.Err() != nil { // ^C: the request was made, only the wait ends
+				return fmt.Errorf("interrupted: stopped waiting for %s (a %s already asked for goes on)", name, action)
+			}
+			if err != nil {
 				errs = append(errs, err)
 			}
 		}

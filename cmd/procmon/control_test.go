@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/procmon/procmon/api"
 	"github.com/procmon/procmon/config"
+	"github.com/procmon/procmon/tasks"
 )
 
 const treeTasks = `
@@ -287,6 +290,32 @@ command = ["sleep", "1000"]
 	_, stderr, code = s.ctl(t, "start", "--no-wait", "db")
 	assert.Equal(t, 0, code, stderr)
 	s.waitState(t, "web", allReady(1))
+}
+
+// ^C ends the wait, not the start: the CLI says so.
+func TestInterruptedWaitSaysTheActionGoesOn(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, `
+[tasks.slow]
+command = ["sleep", "1000"]
+autostart = false
+ready = ["never"]
+
+[monitors.never]
+type = "exec"
+command = ["false"]
+`)
+	var stderr bytes.Buffer
+	cli := procmon("-s", s.sock, "start", "slow")
+	cli.Stderr = &stderr
+	require.NoError(t, cli.Start())
+	s.waitState(t, "slow", func(st []api.Instance) bool { return len(st) == 1 && st[0].State == tasks.Starting })
+	require.NoError(t, cli.Process.Signal(os.Interrupt))
+	err := cli.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Equal(t, "procmon start: interrupted: stopped waiting for slow (a start already asked for goes on)\n", stderr.String())
 }
 
 func TestReloadPrintsEveryConfigErrorAndExitsTwo(t *testing.T) {
