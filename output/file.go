@@ -30,6 +30,14 @@ type File struct {
 	failures Failures // of writes and rotations, logged once a run
 }
 
+// SetRotation changes when the file rotates and how many old files it keeps:
+// the latest definition of a task writing to it wins.
+func (w *File) SetRotation(maxSize int64, backups int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.maxSize, w.backups = maxSize, max(backups, 0)
+}
+
 // OpenFile opens path for appending. With maxSize > 0, a write that would take
 // the file past maxSize bytes first moves it to PATH.1 (PATH.1 to PATH.2 and so
 // on), keeping backups old files; with backups 0 the old content is dropped. A

@@ -206,7 +206,8 @@ func (o *taskOutput) releaseFiles() {
 }
 
 // outputFiles shares one output.File among every stream and instance writing to
-// the same path, so that its size, rotation and reopening are counted once.
+// the same path, so that its size, rotation and reopening are counted once; the
+// last one opened sets its rotation.
 // Outputs whose last pipe ends on the hub's goroutine release theirs there.
 type outputFiles struct {
 	mu     sync.Mutex
@@ -223,6 +224,9 @@ func (fs *outputFiles) open(path string, maxSize int64, backups int) (*output.Fi
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if sf := fs.byPath[path]; sf != nil {
+		// Still held by an output on its way out (its last pipe not ended yet),
+		// or shared with another task: the newest definition sets the rotation.
+		sf.file.SetRotation(maxSize, backups)
 		sf.users++
 		return sf.file, nil
 	}
