@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode"
 	"syscall"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 )

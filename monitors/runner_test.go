@@ -2,8 +2,8 @@ package monitors
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
