@@ -24,11 +24,12 @@ const (
 
 // Await carries out action on name, as Start, Stop or Restart do, then waits
 // until it has taken effect, or ctx ends. A stop has taken effect once no
-// process of the task is left. A start or restart has once every instance is
-// ready (completed, for a oneshot) with a process started since; it has failed
-// as soon as one instance fails to start (procmon goes on as its restart policy
-// says, as supervisorctl's start reports a spawn error), or waits for parents
-// that do not run and will not by themselves.
+// process of the task, nor of the tasks below it, is left. A start or restart
+// has once every instance is ready (completed, for a oneshot; past start_time,
+// for a service without ready monitors), with a process started since for a
+// restart. It has failed as soon as one instance fails to start (procmon goes
+// on as its restart policy says, as supervisorctl's start reports a spawn
+// error), or waits for parents that will not be ready by themselves.
 func (s *Supervisor) Await(ctx context.Context, name, action string) error {
 	w := &waiter{action: action, result: make(chan error, 1), gone: ctx.Done()}
 	err := s.onTask(name, func(t *task) error {
